@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Sets up (scripts/setup.sh) and serves the example gallery on http://localhost:5006/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DOCSYNC_EXTRAS=test ./scripts/setup.sh
+exec .venv/bin/python -m docsync serve --show examples/gallery "$@"
