@@ -10,6 +10,7 @@
 //!
 //! No pyo3 here: `cargo test` and the criterion benches run without Python.
 
+pub mod codec;
 pub mod columns;
 pub mod error;
 pub mod value;
