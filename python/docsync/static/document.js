@@ -1,0 +1,991 @@
+// The browser's mirror of a docsync document (docs/architecture.md, "Browser").
+//
+// DocumentMirror holds ModelMirror objects by id and applies snapshots and patches with
+// the engine's semantics (docs/protocol.md): every event of a patch is validated against
+// the document *as the earlier events of the same patch leave it* before anything changes,
+// so a bad patch changes nothing. Column data (a ColumnDataSource's `data`) lives in
+// growable typed buffers once it is streamed or patched: a stream costs O(new rows)
+// including rollover (a start offset plus capacity doubling; compaction into a fresh
+// buffer, amortised), and `get("data")[name]` is a subarray view. Memory under a view
+// handed out is never moved: compaction allocates a new buffer, appends only write past
+// the end of earlier views (patches do write in place, as they must).
+
+import { Ref, isTypedArray, tagArray, dtypeOf, shapeOf } from "./codec.js";
+
+export class PatchError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "PatchError";
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// column store
+
+const product = (xs) => xs.reduce((a, b) => a * b, 1);
+const isBigArray = (a) => a instanceof BigInt64Array || a instanceof BigUint64Array;
+const isArrayLike = (v) => Array.isArray(v) || isTypedArray(v);
+
+function toElement(target, v) {
+  // Converts one incoming value for a typed buffer `target`.
+  if (isBigArray(target)) {
+    if (typeof v === "bigint") return v;
+    if (typeof v === "number" && Number.isFinite(v)) return BigInt(Math.trunc(v));
+    if (typeof v === "boolean") return v ? 1n : 0n;
+    return 0n;
+  }
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "boolean") return v ? 1 : 0;
+  return NaN; // null (missing) → NaN, as numpy would store it in a float column
+}
+
+const numericLike = (v) => v === null || typeof v === "number" || typeof v === "bigint" || typeof v === "boolean";
+
+/** A typed column: rows [start, start + len) of `buf`, each row `rowSize` elements. */
+class TypedColumn {
+  constructor(arr) {
+    const shape = shapeOf(arr);
+    this.dtype = dtypeOf(arr);
+    this.tail = shape.slice(1);
+    this.rowSize = product(this.tail);
+    this.Ctor = arr.constructor;
+    this.buf = arr; // starts as the decoded view itself: no copy until an append needs room
+    this.start = 0;
+    this.len = shape[0];
+    this.cap = this.len;
+  }
+
+  get typed() { return true; }
+
+  view() {
+    const r = this.rowSize;
+    const v = this.buf.subarray(this.start * r, (this.start + this.len) * r);
+    return tagArray(v, this.dtype, this.tail.length ? [this.len, ...this.tail] : undefined);
+  }
+
+  /** Keep the last `keep` rows of the column. */
+  keepLast(keep) {
+    if (keep < this.len) {
+      this.start += this.len - keep;
+      this.len = keep;
+    }
+  }
+
+  /** Make room for `n` more rows (compaction into a new buffer, or doubling). */
+  reserve(n) {
+    const need = this.len + n;
+    if (this.start + need <= this.cap) return;
+    const cap = Math.max(need * 2, 16);
+    const next = new this.Ctor(cap * this.rowSize);
+    const r = this.rowSize;
+    next.set(this.buf.subarray(this.start * r, (this.start + this.len) * r));
+    this.buf = next;
+    this.start = 0;
+    this.cap = cap;
+  }
+
+  /** Append rows `from..n` of `values` (typed array, or list of scalars / rows). */
+  append(values, from, n) {
+    const count = n - from;
+    this.reserve(count);
+    const r = this.rowSize;
+    const at = (this.start + this.len) * r;
+    const buf = this.buf;
+    if (isTypedArray(values) && values.constructor === this.Ctor) {
+      buf.set(values.subarray(from * r, n * r), at);
+    } else if (isTypedArray(values)) {
+      for (let i = from * r, j = at; i < n * r; i++, j++) buf[j] = toElement(buf, values[i]);
+    } else if (r === 1) {
+      for (let i = from, j = at; i < n; i++, j++) buf[j] = toElement(buf, values[i]);
+    } else {
+      let j = at;
+      for (let i = from; i < n; i++) {
+        const row = flatten(values[i]);
+        for (let k = 0; k < r; k++) buf[j++] = toElement(buf, row[k]);
+      }
+    }
+    this.len += count;
+  }
+
+  /** The row as an n-d element (a tagged subarray) for multi-index patches. */
+  element(row) {
+    const r = this.rowSize;
+    const off = (this.start + row) * r;
+    return tagArray(this.buf.subarray(off, off + r), this.dtype, this.tail.length ? this.tail : [r]);
+  }
+
+  setRow(row, value) {
+    const r = this.rowSize;
+    const off = (this.start + row) * r;
+    if (r === 1) {
+      this.buf[off] = toElement(this.buf, value);
+    } else {
+      const flat = flatten(value);
+      for (let k = 0; k < r; k++) this.buf[off + k] = toElement(this.buf, flat[k]);
+    }
+  }
+
+  toList() {
+    const v = this.view();
+    if (this.rowSize === 1) return Array.from(v);
+    const out = [];
+    for (let i = 0; i < this.len; i++) out.push(this.element(i));
+    return out;
+  }
+}
+
+/** A list column (strings, mixed values, lists of arrays). */
+class ListColumn {
+  constructor(items) {
+    this.items = Array.isArray(items) ? items : Array.from(items);
+    this.tail = [];
+    this.rowSize = 1;
+  }
+  get typed() { return false; }
+  get len() { return this.items.length; }
+  view() { return this.items; }
+  keepLast(keep) {
+    if (keep < this.items.length) this.items.splice(0, this.items.length - keep);
+  }
+  append(values, from, n) {
+    if (isTypedArray(values)) {
+      const shape = shapeOf(values);
+      const r = product(shape.slice(1));
+      for (let i = from; i < n; i++) {
+        this.items.push(r === 1 ? values[i] : tagArray(values.subarray(i * r, (i + 1) * r), dtypeOf(values), shape.slice(1)));
+      }
+    } else {
+      for (let i = from; i < n; i++) this.items.push(values[i]);
+    }
+  }
+  element(row) { return this.items[row]; }
+  setRow(row, value) { this.items[row] = value; }
+}
+
+function flatten(v) {
+  if (isTypedArray(v)) return v;
+  if (!Array.isArray(v)) return [v];
+  if (!v.some((x) => isArrayLike(x))) return v;
+  const out = [];
+  const walk = (x) => { if (isArrayLike(x)) for (const y of x) walk(y); else out.push(x); };
+  walk(v);
+  return out;
+}
+
+/** Column data of one property, in growable buffers. */
+export class ColumnStore {
+  constructor(map) {
+    this.columns = new Map();
+    for (const [name, arr] of Object.entries(map)) this.columns.set(name, makeColumn(arr));
+    this._object = null;
+  }
+
+  get length() {
+    for (const c of this.columns.values()) return c.len;
+    return 0;
+  }
+
+  /** `{name: TypedArray | Array}`, cached until the next change. */
+  object() {
+    if (this._object === null) {
+      const o = {};
+      for (const [name, c] of this.columns) o[name] = c.view();
+      this._object = o;
+    }
+    return this._object;
+  }
+
+  changed() { this._object = null; }
+
+  stream(columns, rollover) {
+    let n = 0;
+    for (const v of Object.values(columns)) { n = rowsOf(v); break; }
+    const oldLen = this.length;
+    let from = 0;
+    let keepOld = oldLen;
+    if (rollover != null) {
+      from = Math.max(0, n - rollover);
+      keepOld = Math.min(oldLen, Math.max(0, rollover - n));
+    }
+    for (const [name, col] of this.columns) {
+      const values = columns[name];
+      let c = col;
+      if (c.typed && !isTypedArray(values) && c.rowSize === 1 && !values.every(numericLike)) {
+        c = new ListColumn(c.toList());
+        this.columns.set(name, c);
+      }
+      c.keepLast(keepOld);
+      c.append(values, from, n);
+    }
+    this.changed();
+    return { added: n, removed: oldLen + n - this.length };
+  }
+
+  replace(columns) {
+    for (const [name, arr] of Object.entries(columns)) this.columns.set(name, makeColumn(arr));
+    this.changed();
+  }
+}
+
+function makeColumn(arr) {
+  return isTypedArray(arr) ? new TypedColumn(arr) : new ListColumn(arr);
+}
+
+function rowsOf(v) {
+  return isTypedArray(v) ? shapeOf(v)[0] : v.length;
+}
+
+/** Is `v` a column map (`{name: array}` with every value a typed array or a list)? */
+function isColumnMap(v) {
+  if (v instanceof ColumnStore) return true;
+  if (v === null || typeof v !== "object" || Array.isArray(v) || isTypedArray(v) || v instanceof Ref) return false;
+  for (const x of Object.values(v)) if (!isArrayLike(x)) return false;
+  return true;
+}
+
+/** {names, len, rowShape(name)} of a column map value, for validation. */
+function columnInfo(v) {
+  if (v instanceof ColumnStore) {
+    const cols = new Map();
+    for (const [name, c] of v.columns) cols.set(name, { len: c.len, tail: c.tail, typed: c.typed });
+    return cols;
+  }
+  const cols = new Map();
+  for (const [name, arr] of Object.entries(v)) {
+    cols.set(name, isTypedArray(arr)
+      ? { len: shapeOf(arr)[0], tail: shapeOf(arr).slice(1), typed: true }
+      : { len: arr.length, tail: [], typed: false });
+  }
+  return cols;
+}
+
+// ---------------------------------------------------------------------------------------
+// slices and indices (ColumnsPatched)
+
+function isSlice(x) {
+  return x !== null && typeof x === "object" && !Array.isArray(x) && !isTypedArray(x) && !(x instanceof Ref);
+}
+
+/** Indices selected by a slice map over `len`, or throws. Open ends are nil; stop clamps. */
+function sliceIndices(s, len, where) {
+  for (const k of Object.keys(s)) {
+    if (k !== "start" && k !== "stop" && k !== "step") throw new PatchError(`${where}: unknown slice key ${JSON.stringify(k)}`);
+  }
+  const start = s.start ?? 0;
+  const stop = s.stop ?? len;
+  const step = s.step ?? 1;
+  for (const [name, v] of [["start", start], ["stop", stop], ["step", step]]) {
+    if (!Number.isInteger(v)) throw new PatchError(`${where}: slice ${name} must be an integer or nil, not ${String(v)}`);
+    if (v < 0) throw new PatchError(`${where}: negative slice ${name} ${v}; use a non-negative index`);
+  }
+  if (step === 0) throw new PatchError(`${where}: slice step must be at least 1`);
+  if (stop < start) throw new PatchError(`${where}: reversed slice ${start}:${stop}`);
+  const out = [];
+  for (let i = start; i < Math.min(stop, len); i += step) out.push(i);
+  return out;
+}
+
+function checkIndex(i, len, where) {
+  if (!Number.isInteger(i)) throw new PatchError(`${where}: index ${String(i)} is not an integer`);
+  if (i < 0 || i >= len) throw new PatchError(`${where}: index ${i} is out of range for length ${len}`);
+}
+
+/** Per-dimension index lists of a multi-index over an element of `shape`. */
+function multiIndices(subs, shape, where) {
+  if (subs.length > shape.length) {
+    throw new PatchError(`${where}: ${subs.length} sub-indices for an element of ${shape.length} dimensions`);
+  }
+  const dims = [];
+  subs.forEach((s, d) => {
+    if (isSlice(s)) dims.push(sliceIndices(s, shape[d], where));
+    else { checkIndex(s, shape[d], where); dims.push([s]); }
+  });
+  for (let d = subs.length; d < shape.length; d++) dims.push([...Array(shape[d]).keys()]);
+  return dims;
+}
+
+function elementShape(el) {
+  if (isTypedArray(el)) return shapeOf(el);
+  const shape = [];
+  let x = el;
+  while (Array.isArray(x)) { shape.push(x.length); x = x[0]; }
+  return shape;
+}
+
+function assignMulti(el, dims, value) {
+  const flat = flatten(value);
+  const shape = elementShape(el);
+  const strides = shape.map((_, d) => product(shape.slice(d + 1)));
+  let k = 0;
+  const rec = (d, off, node) => {
+    if (d === dims.length) {
+      return;
+    }
+    for (const i of dims[d]) {
+      if (d === dims.length - 1) {
+        const v = flat.length === 1 && !isArrayLike(value) ? flat[0] : flat[k++];
+        if (isTypedArray(el)) el[off + i * strides[d]] = toElement(el, v);
+        else node[i] = v;
+      } else {
+        rec(d + 1, off + i * strides[d], isTypedArray(el) ? null : node[i]);
+      }
+    }
+  };
+  rec(0, 0, el);
+}
+
+// ---------------------------------------------------------------------------------------
+// values
+
+/** Replace Refs by models (and models by themselves), allocating only where needed. */
+function resolveValue(doc, v) {
+  if (v instanceof Ref) return doc.models.get(v.ref) ?? v;
+  if (Array.isArray(v)) {
+    let out = null;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x !== null && typeof x === "object") {
+        const r = resolveValue(doc, x);
+        if (r !== x) {
+          if (out === null) out = v.slice();
+          out[i] = r;
+        }
+      }
+    }
+    return out ?? v;
+  }
+  if (v !== null && typeof v === "object" && !isTypedArray(v) && !(v instanceof ArrayBuffer) && !(v instanceof ModelMirror)
+      && Object.getPrototypeOf(v) === Object.prototype) {
+    let out = null;
+    for (const k of Object.keys(v)) {
+      const x = v[k];
+      if (x !== null && typeof x === "object") {
+        const r = resolveValue(doc, x);
+        if (r !== x) {
+          if (out === null) out = { ...v };
+          out[k] = r;
+        }
+      }
+    }
+    return out ?? v;
+  }
+  return v;
+}
+
+/** Models → Refs, deeply (what local sets store and send). */
+export function toWireValue(v) {
+  if (v instanceof ModelMirror) return new Ref(v.id);
+  if (Array.isArray(v)) return v.some((x) => x !== null && typeof x === "object") ? v.map(toWireValue) : v;
+  if (v !== null && typeof v === "object" && !isTypedArray(v) && !(v instanceof Ref) && !(v instanceof ArrayBuffer)
+      && Object.getPrototypeOf(v) === Object.prototype) {
+    const out = {};
+    for (const k of Object.keys(v)) out[k] = toWireValue(v[k]);
+    return out;
+  }
+  return v;
+}
+
+function forEachRef(v, f) {
+  if (v instanceof Ref) f(v.ref);
+  else if (Array.isArray(v)) for (const x of v) { if (x !== null && typeof x === "object") forEachRef(x, f); }
+  else if (v !== null && typeof v === "object" && !isTypedArray(v) && !(v instanceof ArrayBuffer) && !(v instanceof ColumnStore)) {
+    for (const x of Object.values(v)) if (x !== null && typeof x === "object") forEachRef(x, f);
+  }
+}
+
+/** Structural equality (typed arrays by content, NaN equal to NaN). */
+export function sameValue(a, b) {
+  if (Object.is(a, b)) return true;
+  if (a instanceof ColumnStore) a = a.object();
+  if (b instanceof ColumnStore) b = b.object();
+  if (a instanceof Ref || b instanceof Ref) return a instanceof Ref && b instanceof Ref && a.ref === b.ref;
+  if (isTypedArray(a) || isTypedArray(b)) {
+    if (!isTypedArray(a) || !isTypedArray(b) || a.constructor !== b.constructor || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (a && b && typeof a === "object" && typeof b === "object") {
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
+    if (ka.length !== kb.length) return false;
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || !sameValue(a[ka[i]], b[kb[i]])) return false;
+    return true;
+  }
+  return false;
+}
+
+function callSafely(cb, ...args) {
+  try {
+    cb(...args);
+  } catch (err) {
+    console.error("docsync: a change listener failed:", err);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// models
+
+/** `model.change.emit()` / `.connect(cb)`, as in BokehJS. */
+class ChangeSignal {
+  constructor(model) { this.model = model; }
+  emit() { this.model._notify({ prop: null, kind: "emit", origin: "local" }); }
+  connect(cb) { return this.model.on("*", cb); }
+}
+
+export class ModelMirror {
+  constructor(doc, id, type, props) {
+    this.doc = doc;
+    this.id = id;
+    this.type = type;
+    this.props = new Map(Object.entries(props ?? {}));
+    this.deleted = false;
+    this._resolved = new Map();
+    this._listeners = new Map();
+    this.change = new ChangeSignal(this);
+    for (const prop of this.props.keys()) defineAccessor(this, prop);
+  }
+
+  /** The value of `prop` (the snapshot's default if unset), refs resolved to models. */
+  get(prop) {
+    const cached = this._resolved.get(prop);
+    if (cached !== undefined) return cached;
+    let v;
+    if (this.props.has(prop)) v = this.props.get(prop);
+    else {
+      const defaults = this.doc.defaults[this.type];
+      v = defaults ? defaults[prop] : undefined;
+    }
+    const r = v instanceof ColumnStore ? v.object() : resolveValue(this.doc, v);
+    if (r !== undefined) this._resolved.set(prop, r);
+    return r;
+  }
+
+  /** Whether the type has `prop` (per the snapshot's defaults) or it is set. */
+  has(prop) {
+    const defaults = this.doc.defaults[this.type];
+    return this.props.has(prop) || (defaults !== undefined && Object.prototype.hasOwnProperty.call(defaults, prop));
+  }
+
+  /**
+   * A local change: updates the mirror, notifies listeners, and sends a coalesced `set`
+   * to the server (through the connection, when there is one). Options: `{send: false}`.
+   */
+  set(prop, value, options = {}) {
+    if (this.deleted) throw new Error(`model ${this.id} (${this.type}) is no longer in the document`);
+    const raw = toWireValue(value);
+    const old = this.get(prop);
+    const prev = this.props.get(prop);
+    if (prev !== undefined && !(prev instanceof ColumnStore) && (typeof raw !== "object" || raw === null) && Object.is(prev, raw)) {
+      return; // same primitive: nothing to sync (BokehJS does the same)
+    }
+    this._store(prop, raw);
+    this._notify({ prop, kind: "set", old, origin: options.origin ?? "local" });
+    if (options.send !== false) this.doc._localSet(this, prop, raw);
+  }
+
+  /** Subscribe to changes of `prop` (or `"*"` for all); returns an unsubscribe function. */
+  on(prop, cb) {
+    let set = this._listeners.get(prop);
+    if (!set) this._listeners.set(prop, (set = new Set()));
+    set.add(cb);
+    return () => set.delete(cb);
+  }
+
+  /** `model.doc.sendEvent(model, ...)` shortcut: a UI event (`msg`) to Python. */
+  sendEvent(name, data = null) {
+    this.doc.sendEvent(this, name, data);
+  }
+
+  toWire() { return new Ref(this.id); }
+
+  toString() { return `${this.type}(${this.id})`; }
+
+  _store(prop, raw) {
+    if (!this.props.has(prop)) defineAccessor(this, prop);
+    this.props.set(prop, raw);
+    this._resolved.delete(prop);
+  }
+
+  _columns(prop) {
+    // The property's value as a ColumnStore, converting a plain column map on first use.
+    let v = this.props.get(prop);
+    if (!(v instanceof ColumnStore)) {
+      v = new ColumnStore(v ?? this.get(prop) ?? {});
+      this.props.set(prop, v);
+    }
+    this._resolved.delete(prop);
+    return v;
+  }
+
+  _notify(info) {
+    info.model = this;
+    if (info.prop === null) {
+      for (const [prop, set] of this._listeners) {
+        for (const cb of [...set]) callSafely(cb, prop === "*" ? info : { ...info, prop });
+      }
+    } else {
+      for (const key of [info.prop, "*"]) {
+        const set = this._listeners.get(key);
+        if (set) for (const cb of [...set]) callSafely(cb, info);
+      }
+    }
+    this.doc._emit("change", this, info);
+  }
+}
+
+const RESERVED = new Set(["doc", "id", "type", "props", "deleted", "change", "constructor", "__proto__",
+  ...Object.getOwnPropertyNames(ModelMirror.prototype)]);
+
+/** `model.value` / `model.value = v` for CustomJS code, as in BokehJS. */
+function defineAccessor(target, prop) {
+  if (RESERVED.has(prop) || prop in target) return;
+  Object.defineProperty(target, prop, {
+    get() { return this.get(prop); },
+    set(v) { this.set(prop, v); },
+    enumerable: false,
+    configurable: true,
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// the document
+
+const EVENT_KINDS = new Set(["new", "set", "data", "stream", "patch", "root+", "root-", "title", "del", "msg"]);
+
+export class DocumentMirror {
+  constructor() {
+    this.models = new Map();
+    this.rootIds = [];
+    this.title = "";
+    this.version = 0;
+    this.defaults = {};
+    this.extensions = [];
+    /** Set by the connection: `{set(model, prop, raw), event(id, name, data)}`. */
+    this.sink = null;
+    this._listeners = new Map();
+    this._classes = new Map();
+  }
+
+  get(id) { return this.models.get(id); }
+
+  get roots() { return this.rootIds.map((id) => this.models.get(id)).filter(Boolean); }
+
+  /** Models of a type (by type name). */
+  ofType(type) { return [...this.models.values()].filter((m) => m.type === type); }
+
+  /** First model whose `name` property is `name` (as BokehJS `get_model_by_name`). */
+  getModelByName(name) {
+    for (const m of this.models.values()) if (m.get("name") === name) return m;
+    return undefined;
+  }
+
+  /**
+   * Document-level events: "snapshot" (), "new" (model), "del" (model), "root+" (model),
+   * "root-" (model), "title" (title), "msg" ({model, name, data}), "change" (model, info),
+   * "patch" (events). Returns an unsubscribe function.
+   */
+  on(name, cb) {
+    let set = this._listeners.get(name);
+    if (!set) this._listeners.set(name, (set = new Set()));
+    set.add(cb);
+    return () => set.delete(cb);
+  }
+
+  _emit(name, ...args) {
+    const set = this._listeners.get(name);
+    if (set) for (const cb of [...set]) callSafely(cb, ...args);
+  }
+
+  /** A UI event to Python (a `msg` event in the next client patch). */
+  sendEvent(model, name, data = null) {
+    const id = model == null ? null : typeof model === "string" ? model : model.id;
+    if (this.sink) this.sink.event(id, name, data);
+  }
+
+  _localSet(model, prop, raw) {
+    if (this.sink) this.sink.set(model, prop, raw);
+  }
+
+  _newModel(id, type, props) {
+    const m = new ModelMirror(this, id, type, props);
+    const defaults = this.defaults[type];
+    if (defaults) for (const prop of Object.keys(defaults)) defineAccessor(m, prop);
+    return m;
+  }
+
+  /**
+   * Load a snapshot. Models that keep their id and type are updated in place (listeners
+   * hear about changed properties), so a resync keeps views alive; the rest are created
+   * or deleted.
+   */
+  applySnapshot(p) {
+    checkSnapshot(p);
+    this.title = p.title ?? "";
+    this.version = p.version ?? 0;
+    this.defaults = p.defaults ?? {};
+    if (Array.isArray(p.extensions)) this.extensions = p.extensions;
+    const seen = new Set();
+    const created = [];
+    const updates = [];
+    for (const spec of p.models) {
+      seen.add(spec.id);
+      const old = this.models.get(spec.id);
+      if (old && old.type === spec.type) {
+        const props = spec.props ?? {};
+        const keys = new Set([...old.props.keys(), ...Object.keys(props)]);
+        for (const prop of keys) {
+          const before = old.props.get(prop);
+          const after = props[prop];
+          if (after === undefined) {
+            old.props.delete(prop);
+          } else {
+            old._store(prop, after);
+          }
+          old._resolved.delete(prop);
+          if (!sameValue(before, after)) updates.push([old, prop]);
+        }
+      } else {
+        if (old) { old.deleted = true; this.models.delete(spec.id); }
+        const m = this._newModel(spec.id, spec.type, spec.props);
+        this.models.set(spec.id, m);
+        created.push(m);
+      }
+    }
+    const deleted = [];
+    for (const [id, m] of this.models) {
+      if (!seen.has(id)) { m.deleted = true; this.models.delete(id); deleted.push(m); }
+    }
+    for (const m of this.models.values()) m._resolved.clear();
+    this.rootIds = [...p.roots];
+    for (const m of deleted) this._emit("del", m);
+    for (const m of created) this._emit("new", m);
+    for (const [m, prop] of updates) m._notify({ prop, kind: "set", origin: "remote", old: undefined });
+    this._emit("snapshot", p);
+  }
+
+  /**
+   * Apply a patch payload `{events: [...]}` atomically: validate everything, then apply.
+   * Options: `skipSet(id, prop)` → true drops that `set` event (the conflict rule).
+   * Throws PatchError (and changes nothing) on a bad patch.
+   */
+  applyPatch(p, options = {}) {
+    if (p === null || typeof p !== "object" || !Array.isArray(p.events)) {
+      throw new PatchError("a patch is a map with an `events` list");
+    }
+    let events = p.events;
+    if (options.skipSet) events = events.filter((e) => !(e && e.k === "set" && options.skipSet(e.id, e.prop)));
+    const defaults = p.defaults && typeof p.defaults === "object" ? { ...this.defaults, ...p.defaults } : this.defaults;
+    this._validate(events, defaults);
+    this.defaults = defaults;
+    const notes = [];
+    const docNotes = [];
+    const touched = new Set();
+    for (const e of events) this._applyEvent(e, notes, docNotes, touched);
+    for (const m of touched) m._resolved.clear();
+    for (const [m, info] of notes) m._notify(info);
+    for (const [name, arg] of docNotes) this._emit(name, arg);
+    this._emit("patch", events);
+  }
+
+  _validate(events, defaults) {
+    const exists = new Map(); // overlay: id → type or null (deleted)
+    const typeOf = (id) => (exists.has(id) ? exists.get(id) : this.models.get(id)?.type ?? null);
+    const values = new Map(); // overlay: id\0prop → value
+    const cols = new Map(); // overlay: id\0prop → column info
+    const roots = new Set(this.rootIds);
+    const modified = new Set(); // id\0prop whose value an earlier event of this patch replaced
+    const refs = [];
+    const colsOf = (id, prop, where) => {
+      const key = `${id}\0${prop}`;
+      if (cols.has(key)) return cols.get(key);
+      let v;
+      if (values.has(key)) v = values.get(key);
+      else {
+        const m = this.models.get(id);
+        v = m.props.has(prop) ? m.props.get(prop) : defaults[m.type]?.[prop];
+      }
+      if (!isColumnMap(v)) throw new PatchError(`${where}: ${prop} of ${id} holds no column data`);
+      const info = columnInfo(v);
+      cols.set(key, info);
+      return info;
+    };
+    const needModel = (e, where) => {
+      if (typeof e.id !== "string" || typeOf(e.id) === null) throw new PatchError(`${where}: unknown model ${JSON.stringify(e.id)}`);
+      return typeOf(e.id);
+    };
+    const needProp = (type, prop, where) => {
+      if (typeof prop !== "string") throw new PatchError(`${where}: the property name must be a string`);
+      const d = defaults[type];
+      if (d && !Object.prototype.hasOwnProperty.call(d, prop)) {
+        throw new PatchError(`${where}: ${type} has no property ${JSON.stringify(prop)}`);
+      }
+    };
+    const lengths = (columns, where) => {
+      if (!isColumnMap(columns)) throw new PatchError(`${where}: columns must be a map of arrays`);
+      let n = null;
+      for (const [name, v] of Object.entries(columns)) {
+        const len = rowsOf(v);
+        if (n !== null && len !== n) {
+          const all = Object.entries(columns).map(([k, x]) => `${k}: ${rowsOf(x)}`).join(", ");
+          throw new PatchError(`${where}: columns have unequal lengths (${all}); ${name} differs`);
+        }
+        n = len;
+      }
+      return n ?? 0;
+    };
+
+    events.forEach((e, i) => {
+      const where = `event ${i}${e && typeof e.k === "string" ? ` (${e.k})` : ""}`;
+      if (e === null || typeof e !== "object" || !EVENT_KINDS.has(e.k)) {
+        throw new PatchError(`${where}: not an event (needs k in ${[...EVENT_KINDS].join(", ")})`);
+      }
+      switch (e.k) {
+        case "new": {
+          if (typeof e.id !== "string" || e.id === "") throw new PatchError(`${where}: a new model needs a string id`);
+          if (typeOf(e.id) !== null) throw new PatchError(`${where}: model ${e.id} already exists`);
+          if (typeof e.type !== "string") throw new PatchError(`${where}: a new model needs a type name`);
+          const props = e.props ?? {};
+          if (typeof props !== "object" || Array.isArray(props)) throw new PatchError(`${where}: props must be a map`);
+          for (const [prop, v] of Object.entries(props)) {
+            needProp(e.type, prop, where);
+            values.set(`${e.id}\0${prop}`, v);
+            modified.add(`${e.id}\0${prop}`);
+            forEachRef(v, (id) => refs.push([id, where]));
+          }
+          exists.set(e.id, e.type);
+          break;
+        }
+        case "set": {
+          const type = needModel(e, where);
+          needProp(type, e.prop, where);
+          if (!("value" in e)) throw new PatchError(`${where}: a set needs a value`);
+          const key = `${e.id}\0${e.prop}`;
+          values.set(key, e.value);
+          cols.delete(key);
+          modified.add(key);
+          forEachRef(e.value, (id) => refs.push([id, where]));
+          break;
+        }
+        case "data": {
+          const type = needModel(e, where);
+          needProp(type, e.prop, where);
+          lengths(e.columns, where);
+          if (typeof e.replace !== "boolean") throw new PatchError(`${where}: replace must be a bool`);
+          const key = `${e.id}\0${e.prop}`;
+          modified.add(key);
+          if (e.replace) {
+            cols.set(key, columnInfo(e.columns));
+          } else {
+            const info = new Map(colsOf(e.id, e.prop, where));
+            for (const [name, c] of columnInfo(e.columns)) info.set(name, c);
+            const lens = new Set([...info.values()].map((c) => c.len));
+            if (lens.size > 1) {
+              const all = [...info].map(([k, c]) => `${k}: ${c.len}`).join(", ");
+              throw new PatchError(`${where}: columns would have unequal lengths (${all})`);
+            }
+            cols.set(key, info);
+          }
+          break;
+        }
+        case "stream": {
+          const type = needModel(e, where);
+          needProp(type, e.prop, where);
+          const info = colsOf(e.id, e.prop, where);
+          const n = lengths(e.columns, where);
+          const names = Object.keys(e.columns);
+          const missing = [...info.keys()].filter((k) => !names.includes(k));
+          const unknown = names.filter((k) => !info.has(k));
+          if (missing.length || unknown.length) {
+            throw new PatchError(`${where}: a stream must hold exactly the source's columns`
+              + (missing.length ? `; missing ${missing.join(", ")}` : "")
+              + (unknown.length ? `; unknown ${unknown.join(", ")}` : ""));
+          }
+          const r = e.rollover;
+          if (r != null && (!Number.isInteger(r) || r <= 0)) throw new PatchError(`${where}: rollover must be a positive integer or nil, not ${r}`);
+          const next = new Map();
+          for (const [name, c] of info) {
+            const v = e.columns[name];
+            if (c.typed && c.tail.length && isTypedArray(v) && shapeOf(v).slice(1).join() !== c.tail.join()) {
+              throw new PatchError(`${where}: rows of ${name} have shape [${shapeOf(v).slice(1)}], the column's rows [${c.tail}]`);
+            }
+            const len = r == null ? c.len + n : Math.min(c.len + n, r);
+            next.set(name, { ...c, len });
+          }
+          cols.set(`${e.id}\0${e.prop}`, next);
+          modified.add(`${e.id}\0${e.prop}`);
+          break;
+        }
+        case "patch": {
+          const type = needModel(e, where);
+          needProp(type, e.prop, where);
+          const info = colsOf(e.id, e.prop, where);
+          const patches = e.patches;
+          if (!patches || typeof patches !== "object" || Array.isArray(patches)) throw new PatchError(`${where}: patches must be a map`);
+          const m = this.models.get(e.id);
+          const current = m && !modified.has(`${e.id}\0${e.prop}`) ? m.props.get(e.prop) : undefined;
+          for (const [name, list] of Object.entries(patches)) {
+            const c = info.get(name);
+            if (!c) throw new PatchError(`${where}: unknown column ${JSON.stringify(name)}`);
+            if (!Array.isArray(list)) throw new PatchError(`${where}: patches of ${name} must be a list`);
+            for (const item of list) {
+              if (!Array.isArray(item) || item.length !== 2) throw new PatchError(`${where}: a patch of ${name} is an [index, value] pair`);
+              const [index, value] = item;
+              const w = `${where} column ${name}`;
+              if (Array.isArray(index)) {
+                if (index.length < 1) throw new PatchError(`${w}: empty multi-index`);
+                checkIndex(index[0], c.len, w);
+                let el;
+                if (c.typed && c.tail.length) el = { shape: c.tail };
+                else if (current !== undefined) {
+                  const col = current instanceof ColumnStore ? current.columns.get(name)?.element(index[0])
+                    : current?.[name]?.[index[0]];
+                  if (col !== undefined) el = { shape: elementShape(col) };
+                }
+                if (el) {
+                  const dims = multiIndices(index.slice(1), el.shape, w);
+                  const count = product(dims.map((d) => d.length));
+                  const flat = flatten(value);
+                  if (!(count === flat.length || (!isArrayLike(value) && count >= 1))) {
+                    throw new PatchError(`${w}: ${flat.length} values for ${count} selected elements`);
+                  }
+                }
+              } else if (isSlice(index)) {
+                const idx = sliceIndices(index, c.len, w);
+                if (!isArrayLike(value) || value.length !== idx.length) {
+                  throw new PatchError(`${w}: a slice selecting ${idx.length} rows needs a list of ${idx.length} values`);
+                }
+              } else {
+                checkIndex(index, c.len, w);
+              }
+            }
+          }
+          break;
+        }
+        case "root+":
+          if (typeof e.id !== "string") throw new PatchError(`${where}: root+ needs an id`);
+          refs.push([e.id, where]);
+          roots.add(e.id);
+          break;
+        case "root-":
+          if (!roots.has(e.id)) throw new PatchError(`${where}: ${JSON.stringify(e.id)} is not a root`);
+          roots.delete(e.id);
+          break;
+        case "title":
+          if (typeof e.title !== "string") throw new PatchError(`${where}: the title must be a string`);
+          break;
+        case "del":
+          needModel(e, where);
+          exists.set(e.id, null);
+          break;
+        case "msg":
+          if (typeof e.name !== "string") throw new PatchError(`${where}: a msg needs a name`);
+          if (e.id != null) needModel(e, where);
+          break;
+      }
+    });
+    for (const [id, where] of refs) {
+      if (typeOf(id) === null) throw new PatchError(`${where}: reference to unknown model ${JSON.stringify(id)}`);
+    }
+  }
+
+  _applyEvent(e, notes, docNotes, touched) {
+    switch (e.k) {
+      case "new": {
+        const m = this._newModel(e.id, e.type, e.props ?? {});
+        this.models.set(e.id, m);
+        docNotes.push(["new", m]);
+        touched.add(m);
+        break;
+      }
+      case "set": {
+        const m = this.models.get(e.id);
+        const old = m.get(e.prop);
+        m._store(e.prop, e.value);
+        notes.push([m, { prop: e.prop, kind: "set", old, origin: "remote" }]);
+        break;
+      }
+      case "data": {
+        const m = this.models.get(e.id);
+        if (e.replace) {
+          m._store(e.prop, e.columns);
+        } else {
+          m._columns(e.prop).replace(e.columns);
+        }
+        notes.push([m, { prop: e.prop, kind: "replace", columns: Object.keys(e.columns), origin: "remote" }]);
+        break;
+      }
+      case "stream": {
+        const m = this.models.get(e.id);
+        const { added, removed } = m._columns(e.prop).stream(e.columns, e.rollover ?? null);
+        notes.push([m, { prop: e.prop, kind: "stream", added, removed, origin: "remote" }]);
+        break;
+      }
+      case "patch": {
+        const m = this.models.get(e.id);
+        const store = m._columns(e.prop);
+        for (const [name, list] of Object.entries(e.patches)) {
+          const col = store.columns.get(name);
+          for (const [index, value] of list) {
+            if (Array.isArray(index)) {
+              const el = col.element(index[0]);
+              assignMulti(el, multiIndices(index.slice(1), elementShape(el), "patch"), value);
+            } else if (isSlice(index)) {
+              sliceIndices(index, col.len, "patch").forEach((row, k) => col.setRow(row, value[k]));
+            } else {
+              col.setRow(index, value);
+            }
+          }
+        }
+        store.changed();
+        notes.push([m, { prop: e.prop, kind: "patch", patches: e.patches, origin: "remote" }]);
+        break;
+      }
+      case "root+":
+        if (!this.rootIds.includes(e.id)) this.rootIds.push(e.id);
+        docNotes.push(["root+", this.models.get(e.id)]);
+        break;
+      case "root-":
+        this.rootIds = this.rootIds.filter((id) => id !== e.id);
+        docNotes.push(["root-", this.models.get(e.id)]);
+        break;
+      case "title":
+        this.title = e.title;
+        docNotes.push(["title", e.title]);
+        break;
+      case "del": {
+        const m = this.models.get(e.id);
+        m.deleted = true;
+        this.models.delete(e.id);
+        docNotes.push(["del", m]);
+        break;
+      }
+      case "msg":
+        docNotes.push(["msg", { model: e.id == null ? null : this.models.get(e.id) ?? null, name: e.name, data: e.data }]);
+        break;
+    }
+  }
+}
+
+function checkSnapshot(p) {
+  if (p === null || typeof p !== "object") throw new PatchError("a snapshot is a map");
+  if (!Array.isArray(p.models)) throw new PatchError("a snapshot needs a `models` list");
+  if (!Array.isArray(p.roots)) throw new PatchError("a snapshot needs a `roots` list");
+  const ids = new Set();
+  for (const m of p.models) {
+    if (!m || typeof m.id !== "string" || typeof m.type !== "string") throw new PatchError("every snapshot model needs an id and a type");
+    if (ids.has(m.id)) throw new PatchError(`model ${m.id} appears twice in the snapshot`);
+    ids.add(m.id);
+  }
+  for (const m of p.models) {
+    forEachRef(m.props ?? {}, (id) => {
+      if (!ids.has(id)) throw new PatchError(`model ${m.id} refers to unknown model ${JSON.stringify(id)}`);
+    });
+  }
+  for (const id of p.roots) if (!ids.has(id)) throw new PatchError(`root ${JSON.stringify(id)} is not in the snapshot`);
+}
