@@ -12,7 +12,12 @@
 
 pub mod codec;
 pub mod columns;
+pub mod diff;
+pub mod document;
 pub mod error;
+pub mod event;
+pub mod patch;
+pub mod schema;
 pub mod value;
 
 pub use error::{Error, Result};
