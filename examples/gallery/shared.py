@@ -13,7 +13,8 @@ from docsync.plotting import curdoc, figure
 doc = curdoc()
 rng = np.random.default_rng()
 
-signal = ColumnDataSource(data=dict(t=np.array([], dtype="datetime64[ms]"), value=np.array([])))
+signal = ColumnDataSource(data=dict(t=np.array([], dtype="datetime64[ms]"), value=np.array([])),
+                          name="signal")
 marks = ColumnDataSource(data=dict(x=[], y=[], label=[]))
 limit = ColumnDataSource(data=dict(x=[0.0, 1.0], y=[1.0, 1.0]))
 

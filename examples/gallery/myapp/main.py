@@ -52,5 +52,3 @@ kind.on_change("value", on_kind)
 
 doc.add_root(row(column(kind, gauge, width=260), plot))
 doc.title = "myapp — a directory app"
-# Used by templates/index.html:
-doc.template_variables["subtitle"] = f"{len(rows)} things read from data/things.csv"
