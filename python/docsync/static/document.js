@@ -486,7 +486,22 @@ export class ModelMirror {
     }
     this._store(prop, raw);
     this._notify({ prop, kind: "set", old, origin: options.origin ?? "local" });
-    if (options.send !== false) this.doc._localSet(this, prop, raw);
+    if (options.send !== false) this.doc._localSet(this, prop, raw, prev);
+  }
+
+  /**
+   * Put back a raw value without sending it (`undefined` = back to the default): what the
+   * connection does when the server rejects a change or a resync must keep local edits.
+   */
+  _restore(prop, raw, origin = "remote") {
+    const old = this.get(prop);
+    if (raw === undefined) {
+      this.props.delete(prop);
+      this._resolved.delete(prop);
+    } else {
+      this._store(prop, raw);
+    }
+    this._notify({ prop, kind: "set", old, origin });
   }
 
   /** Subscribe to changes of `prop` (or `"*"` for all); returns an unsubscribe function. */
@@ -566,7 +581,7 @@ export class DocumentMirror {
     this.version = 0;
     this.defaults = {};
     this.extensions = [];
-    /** Set by the connection: `{set(model, prop, raw), event(id, name, data)}`. */
+    /** Set by the connection: `{set(model, prop, raw, prevRaw), event(id, name, data)}`. */
     this.sink = null;
     this._listeners = new Map();
     this._classes = new Map();
@@ -608,8 +623,8 @@ export class DocumentMirror {
     if (this.sink) this.sink.event(id, name, data);
   }
 
-  _localSet(model, prop, raw) {
-    if (this.sink) this.sink.set(model, prop, raw);
+  _localSet(model, prop, raw, prev) {
+    if (this.sink) this.sink.set(model, prop, raw, prev);
   }
 
   _newModel(id, type, props) {
