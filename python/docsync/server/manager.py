@@ -1,0 +1,155 @@
+"""The live sessions of one app in one server process, and the lifecycle hooks."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import inspect
+import logging
+import time
+from typing import Any, Callable
+
+from tornado.ioloop import IOLoop
+
+from docsync.server.application import Application
+from docsync.server.contexts import RequestInfo, ServerContext, SessionContext
+from docsync.server.executor import default_pool
+from docsync.server.metrics import Metrics
+from docsync.server.session import ServerSession
+
+__all__ = ["AppSessions"]
+
+log = logging.getLogger("docsync.server")
+
+
+class AppSessions:
+    """Creates, finds and destroys the sessions of one app.
+
+    Hooks (``on_session_created`` before the app code, ``on_session_destroyed`` after the
+    session left the registry) may be sync (run off the loop) or async (awaited on the
+    loop); their exceptions are logged and do not stop the session."""
+
+    def __init__(
+        self,
+        app: Application,
+        loop: IOLoop | None = None,
+        metrics: Metrics | None = None,
+        log_max_messages: int = 1000,
+        log_max_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        self.app = app
+        self.loop = loop or IOLoop.current()
+        self.metrics = metrics or Metrics()
+        self.server_context = ServerContext(app)
+        self.sessions: dict[str, ServerSession] = self.server_context._sessions
+        self._pending: dict[str, asyncio.Future[ServerSession]] = {}
+        self.log_max_messages = log_max_messages
+        self.log_max_bytes = log_max_bytes
+
+    # ------------------------------------------------------------------ hooks
+    async def run_hook(self, name: str, arg: Any, session: ServerSession | None = None) -> None:
+        fn: Callable[..., Any] | None = self.app.hooks.get(name)
+        if fn is None:
+            return
+        try:
+            if inspect.iscoroutinefunction(fn):
+                await fn(arg)
+                return
+            if session is not None and not session.queue._closed:
+                result = await session.queue.run(lambda: fn(arg))
+            else:
+                result = await asyncio.wrap_future(default_pool().submit(fn, arg))
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("error in %s of app %s", name, self.app.name or "/")
+
+    async def server_loaded(self) -> None:
+        await self.run_hook("on_server_loaded", self.server_context)
+
+    async def server_unloaded(self) -> None:
+        await self.run_hook("on_server_unloaded", self.server_context)
+
+    # ------------------------------------------------------------------ sessions
+    def get(self, session_id: str) -> ServerSession | None:
+        return self.sessions.get(session_id)
+
+    async def get_or_create(self, session_id: str, request: RequestInfo, run_code: bool = True) -> ServerSession:
+        session = self.sessions.get(session_id)
+        if session is not None:
+            return session
+        pending = self._pending.get(session_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        fut: asyncio.Future[ServerSession] = asyncio.get_running_loop().create_future()
+        self._pending[session_id] = fut
+        try:
+            session = await self._create(session_id, request, run_code)
+        except BaseException as e:
+            fut.set_exception(e)
+            fut.exception()  # mark retrieved
+            raise
+        finally:
+            self._pending.pop(session_id, None)
+        fut.set_result(session)
+        return session
+
+    async def _create(self, session_id: str, request: RequestInfo, run_code: bool) -> ServerSession:
+        t0 = time.perf_counter()
+        doc = self.app.create_document()
+        ctx = SessionContext(session_id, request, self.server_context)
+        session = ServerSession(
+            session_id,
+            doc,
+            ctx,
+            self.loop,
+            self.metrics,
+            self.log_max_messages,
+            self.log_max_bytes,
+            app_name=self.app.name,
+        )
+        import weakref
+
+        ctx._session = weakref.ref(session)
+        await self.run_hook("on_session_created", ctx, session)
+        if run_code:
+            await session.queue.run(lambda: session.run_in_document(lambda: self.app.run_code(session)))
+        self.sessions[session_id] = session
+        self.metrics.inc("docsync_sessions_created_total", app=self.app.name)
+        log.debug("session %s of app %s created in %.1f ms", session_id, self.app.name or "/", (time.perf_counter() - t0) * 1e3)
+        return session
+
+    async def destroy(self, session: ServerSession) -> None:
+        if self.sessions.get(session.id) is session:
+            del self.sessions[session.id]
+        if session.destroyed:
+            return
+        session.destroyed = True
+        for conn in list(session.connections):
+            conn.close(1001, "session destroyed")
+        ctx = session.context
+        ctx.destroyed = True
+        await self.run_hook("on_session_destroyed", ctx, session)
+        session.queue.close()
+        try:
+            await session.queue.run(session.release)
+        except RuntimeError:
+            session.release()
+        self.metrics.inc("docsync_sessions_destroyed_total", app=self.app.name)
+        log.debug("session %s of app %s destroyed", session.id, self.app.name or "/")
+
+    async def cleanup(self, unused_lifetime_s: float) -> int:
+        """Destroy sessions without connections for longer than the lifetime."""
+        now = time.monotonic()
+        doomed = [
+            s for s in self.sessions.values() if not s.connections and now - s.last_detached > unused_lifetime_s
+        ]
+        for s in doomed:
+            await self.destroy(s)
+        if doomed:
+            gc.collect()
+        return len(doomed)
+
+    async def destroy_all(self) -> None:
+        for s in list(self.sessions.values()):
+            await self.destroy(s)

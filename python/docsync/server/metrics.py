@@ -1,0 +1,86 @@
+"""Server figures, rendered in the Prometheus text format at ``/metrics``.
+
+Counters are updated from the I/O loop and from callback worker threads, under one lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+__all__ = ["Metrics"]
+
+_COUNTERS: dict[str, str] = {
+    "docsync_sessions_created_total": "Sessions created",
+    "docsync_sessions_destroyed_total": "Sessions destroyed",
+    "docsync_connections_opened_total": "WebSocket connections opened",
+    "docsync_messages_in_total": "Messages received from clients",
+    "docsync_messages_out_total": "Messages written to clients (one per connection)",
+    "docsync_bytes_in_total": "Bytes received from clients",
+    "docsync_bytes_out_total": "Bytes written to clients",
+    "docsync_patches_encoded_total": "Patch messages encoded (once per change, whatever the number of connections)",
+    "docsync_encode_seconds_total": "Time spent flushing and encoding patches and snapshots",
+    "docsync_callback_seconds_total": "Time spent running app callbacks and app code",
+    "docsync_callbacks_total": "App callbacks run",
+    "docsync_callback_errors_total": "App callbacks that raised",
+    "docsync_client_errors_total": "Client messages rejected with an error",
+    "docsync_connections_closed_total": "Connections closed, by close code",
+    "docsync_resumes_total": "Resumes, by outcome (replay, resync, expired)",
+}
+
+
+class Metrics:
+    """Thread-safe counters plus gauges computed at render time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self._gauges: dict[str, tuple[str, Callable[[], dict[tuple[tuple[str, str], ...], float]]]] = {}
+
+    def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
+        key = (name, tuple(sorted(labels.items())))
+        with self._lock:
+            self._values[key] = self._values.get(key, 0.0) + value
+
+    def get(self, name: str, **labels: str) -> float:
+        with self._lock:
+            return self._values.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    def gauge(self, name: str, help: str, fn: Callable[[], dict[tuple[tuple[str, str], ...], float]]) -> None:
+        """Register a gauge whose samples (labels → value) are computed when rendered."""
+        self._gauges[name] = (help, fn)
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for name, (help, fn) in sorted(self._gauges.items()):
+            lines.append(f"# HELP {name} {help}")
+            lines.append(f"# TYPE {name} gauge")
+            for labels, value in sorted(fn().items()):
+                lines.append(f"{name}{_labels(labels)} {_num(value)}")
+        with self._lock:
+            values = dict(self._values)
+        for name, help in _COUNTERS.items():
+            lines.append(f"# HELP {name} {help}")
+            lines.append(f"# TYPE {name} counter")
+            samples = sorted((k[1], v) for k, v in values.items() if k[0] == name)
+            if not samples:
+                samples = [((), 0.0)]
+            for labels, value in samples:
+                lines.append(f"{name}{_labels(labels)} {_num(value)}")
+        return "\n".join(lines) + "\n"
+
+
+def _labels(labels: tuple[tuple[str, str], ...]) -> str:
+    if not labels:
+        return ""
+    body = ",".join(
+        f'{k}="{str(v).replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34)).replace(chr(10), " ")}"'
+        for k, v in labels
+    )
+    return "{" + body + "}"
+
+
+def _num(value: float) -> str:
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))

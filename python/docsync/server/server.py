@@ -1,0 +1,317 @@
+"""The docsync server: apps, sessions, handlers and their lifecycle on one IOLoop.
+
+Programmatic use::
+
+    from docsync.server import Server
+    server = Server({"myapp": load_application("myapp.py")}, port=0)
+    server.start()          # binds, runs on_server_loaded hooks, logs the URLs
+    server.run_until_shutdown()   # until SIGTERM / Ctrl-C, then a clean stop
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from typing import Any, Iterable
+
+import jinja2
+from tornado import httpserver, netutil, web
+from tornado.ioloop import IOLoop, PeriodicCallback
+
+from docsync.server.application import Application
+from docsync.server.handlers import (
+    STATIC_PATH,
+    TEMPLATES_PATH,
+    AutoloadHandler,
+    IndexHandler,
+    MetricsHandler,
+    PageHandler,
+    StaticHandler,
+    WSHandler,
+)
+from docsync.server.hosts import HostPolicy
+from docsync.server.manager import AppSessions
+from docsync.server.metrics import Metrics
+from docsync.server.protocol import CLOSE_GOING_AWAY, RateLimit
+from docsync.server.tokens import secret_key_from_env
+
+__all__ = ["Server"]
+
+log = logging.getLogger("docsync.server")
+
+
+def normalize_prefix(prefix: str | None) -> str:
+    prefix = (prefix or "").strip("/")
+    return f"/{prefix}" if prefix else ""
+
+
+class Server:
+    """Serves apps over HTTP and WebSocket (options as in ``docsync serve``)."""
+
+    def __init__(
+        self,
+        apps: dict[str, Application] | Iterable[Application] | Application | None = None,
+        *,
+        port: int = 5006,
+        address: str | None = "127.0.0.1",
+        host: list[str] | None = None,
+        allow_websocket_origin: list[str] | None = None,
+        prefix: str = "",
+        use_xheaders: bool = False,
+        keep_alive_ms: int = 37000,
+        check_unused_sessions_ms: int = 17000,
+        unused_session_lifetime_ms: int = 15000,
+        websocket_max_message_size: int = 20 * 1024 * 1024,
+        secret_key: bytes | str | None = None,
+        rate: float = 200.0,
+        burst: float = 1000.0,
+        log_max_messages: int = 1000,
+        log_max_bytes: int = 64 * 1024 * 1024,
+        sockets: list[socket.socket] | None = None,
+        loop: IOLoop | None = None,
+    ) -> None:
+        if apps is None:
+            app_list = [Application("")]
+        elif isinstance(apps, Application):
+            app_list = [apps]
+        elif isinstance(apps, dict):
+            app_list = []
+            for name, a in apps.items():
+                a.name = name.strip("/")
+                app_list.append(a)
+        else:
+            app_list = list(apps)
+        names = [a.name for a in app_list]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two apps have the same route: {names}")
+        self.apps = app_list
+        self.port = port
+        self.address = address
+        self._hosts_arg = host
+        self._origins_arg = allow_websocket_origin
+        self.prefix = normalize_prefix(prefix)
+        self.use_xheaders = use_xheaders
+        self.keep_alive_ms = keep_alive_ms
+        self.check_unused_sessions_ms = check_unused_sessions_ms
+        self.unused_session_lifetime_ms = unused_session_lifetime_ms
+        self.websocket_max_message_size = websocket_max_message_size
+        if secret_key is None:
+            secret_key = secret_key_from_env()
+        self.secret_key: bytes | None = secret_key.encode("utf-8") if isinstance(secret_key, str) else secret_key
+        self.rate = rate
+        self.burst = burst
+        self.log_max_messages = log_max_messages
+        self.log_max_bytes = log_max_bytes
+        self._sockets = sockets
+        self._loop = loop
+        self.metrics = Metrics()
+        self.connections: set[WSHandler] = set()
+        self.sessions: dict[str, AppSessions] = {}
+        self.host_policy = HostPolicy(port, host, allow_websocket_origin)
+        self.jinja = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES_PATH), autoescape=jinja2.select_autoescape(["html"])
+        )
+        self._app_jinja: dict[str, jinja2.Environment] = {}
+        self.http_server: httpserver.HTTPServer | None = None
+        self._cleanup: PeriodicCallback | None = None
+        self._started = False
+        self._stopping = False
+
+    # ------------------------------------------------------------------ urls
+    def app_url_path(self, app: Application) -> str:
+        return f"{self.prefix}/{app.name}" if app.name else f"{self.prefix}/"
+
+    def app_ws_path(self, app: Application) -> str:
+        return f"{self.prefix}/{app.name}/ws" if app.name else f"{self.prefix}/ws"
+
+    def url_host(self) -> str:
+        addr = self.address or "localhost"
+        if addr in ("", "0.0.0.0", "::"):
+            addr = "localhost"
+        if ":" in addr:
+            addr = f"[{addr}]"
+        return f"{addr}:{self.port}"
+
+    def app_urls(self) -> dict[str, str]:
+        return {a.name: f"http://{self.url_host()}{self.app_url_path(a)}" for a in self.apps}
+
+    def make_rate_limit(self) -> RateLimit:
+        return RateLimit(self.rate, self.burst)
+
+    # ------------------------------------------------------------------ pages
+    def render_page(self, app: Application, variables: dict[str, Any]) -> str:
+        if app.template_path:
+            env = self._app_jinja.get(app.name)
+            if env is None:
+                env = jinja2.Environment(
+                    loader=jinja2.ChoiceLoader(
+                        [
+                            jinja2.FileSystemLoader(os.path.dirname(app.template_path)),
+                            jinja2.FileSystemLoader(TEMPLATES_PATH),
+                        ]
+                    ),
+                    autoescape=False,
+                )
+                self._app_jinja[app.name] = env
+            return env.get_template(os.path.basename(app.template_path)).render(**variables)
+        return self.jinja.get_template("page.html").render(**{**variables, **_markup(variables)})
+
+    # ------------------------------------------------------------------ lifecycle
+    def _routes(self) -> list[Any]:
+        p = self.prefix
+        kw = {"server": self}
+        routes: list[Any] = [
+            (rf"{p}/metrics", MetricsHandler, kw),
+            (rf"{p}/static/(.*)", StaticHandler, {**kw, "path": STATIC_PATH}),
+        ]
+        root_taken = False
+        for app in self.apps:
+            sessions = self.sessions[app.name]
+            akw = {**kw, "sessions": sessions}
+            base = f"{p}/{app.name}" if app.name else p
+            routes.append((rf"{base}/ws", WSHandler, akw))
+            routes.append((rf"{base}/autoload.js", AutoloadHandler, akw))
+            if app.static_path:
+                routes.append((rf"{base}/static/(.*)", StaticHandler, {**kw, "path": app.static_path}))
+            if app.name:
+                routes.append((rf"{base}/?", PageHandler, akw))
+            else:
+                routes.append((rf"{p}/", PageHandler, akw))
+                root_taken = True
+        if not root_taken:
+            if len(self.apps) == 1:
+                routes.append((rf"{p}/", PageHandler, {**kw, "sessions": self.sessions[self.apps[0].name]}))
+            else:
+                routes.append((rf"{p}/", IndexHandler, kw))
+        if p:
+            routes.append((rf"{p}", web.RedirectHandler, {"url": f"{p}/"}))
+        return routes
+
+    def _bind(self) -> list[socket.socket]:
+        if self._sockets is None:
+            self._sockets = netutil.bind_sockets(self.port, self.address or None)
+        port = self._sockets[0].getsockname()[1]
+        if port != self.port:
+            self.port = port
+            self.host_policy = HostPolicy(port, self._hosts_arg, self._origins_arg)
+        return self._sockets
+
+    def start(self) -> None:
+        """Bind (unless sockets were given), install the handlers, start the cleanup job
+        and schedule the ``on_server_loaded`` hooks. Call on the loop's thread."""
+        if self._started:
+            return
+        self._started = True
+        loop = self._loop or IOLoop.current()
+        self._loop = loop
+        sockets = self._bind()
+        for app in self.apps:
+            self.sessions[app.name] = AppSessions(
+                app, loop, self.metrics, self.log_max_messages, self.log_max_bytes
+            )
+        self.metrics.gauge(
+            "docsync_sessions", "Live sessions", lambda: {(("app", n),): float(len(s.sessions)) for n, s in self.sessions.items()}
+        )
+        self.metrics.gauge(
+            "docsync_connections",
+            "Open WebSocket connections",
+            lambda: {
+                (("app", n),): float(sum(len(x.connections) for x in s.sessions.values())) for n, s in self.sessions.items()
+            },
+        )
+        self.metrics.gauge(
+            "docsync_log_bytes",
+            "Bytes held in session logs (for resume)",
+            lambda: {(("app", n),): float(sum(x.log.nbytes for x in s.sessions.values())) for n, s in self.sessions.items()},
+        )
+        settings: dict[str, Any] = {
+            "websocket_max_message_size": self.websocket_max_message_size,
+            "compress_response": False,
+            "xheaders": self.use_xheaders,
+        }
+        if self.keep_alive_ms > 0:
+            settings["websocket_ping_interval"] = self.keep_alive_ms / 1000.0
+            settings["websocket_ping_timeout"] = self.keep_alive_ms / 1000.0
+        self.tornado_app = web.Application(self._routes(), **settings)
+        self.http_server = httpserver.HTTPServer(
+            self.tornado_app, xheaders=self.use_xheaders, max_buffer_size=self.websocket_max_message_size + 1024 * 1024
+        )
+        self.http_server.add_sockets(sockets)
+        if self.check_unused_sessions_ms > 0:
+            self._cleanup = PeriodicCallback(self._cleanup_sessions, self.check_unused_sessions_ms)
+            self._cleanup.start()
+        for s in self.sessions.values():
+            loop.add_callback(s.server_loaded)
+        log.debug("Patterns are: %s", [r[0] for r in self._routes()])
+
+    def log_startup(self) -> None:
+        log.info("Allowed Host headers: %s", self.host_policy.hosts)
+        log.info("These host origins can connect to the websocket: %s", self.host_policy.origins)
+        for name, url in self.app_urls().items():
+            log.info("docsync: serving %s", url)
+
+    async def _cleanup_sessions(self) -> None:
+        lifetime = self.unused_session_lifetime_ms / 1000.0
+        for s in list(self.sessions.values()):
+            try:
+                await s.cleanup(lifetime)
+            except Exception:
+                log.exception("session cleanup failed")
+
+    async def stop(self) -> None:
+        """Close connections (1001), destroy sessions, run ``on_server_unloaded``."""
+        if self._stopping:
+            return
+        self._stopping = True
+        if self.http_server is not None:
+            self.http_server.stop()
+        if self._cleanup is not None:
+            self._cleanup.stop()
+        for ws in list(self.connections):
+            try:
+                ws.close(CLOSE_GOING_AWAY, "server shutting down")
+            except Exception:
+                pass
+        for s in self.sessions.values():
+            await s.destroy_all()
+        for s in self.sessions.values():
+            await s.server_unloaded()
+        if self.http_server is not None:
+            try:
+                await asyncio.wait_for(self.http_server.close_all_connections(), 2.0)
+            except Exception:
+                pass
+        for app in self.apps:
+            app.unload()
+
+    def run_until_shutdown(self) -> None:
+        """Run the loop until SIGTERM or SIGINT, then stop cleanly."""
+        loop = self._loop or IOLoop.current()
+        if not self._started:
+            self.start()
+
+        def on_signal(signum: int, frame: Any) -> None:
+            log.info("docsync: received %s, shutting down", signal.Signals(signum).name)
+            loop.add_callback_from_signal(self._shutdown_and_stop)
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        loop.start()
+
+    async def _shutdown_and_stop(self) -> None:
+        try:
+            await self.stop()
+        finally:
+            (self._loop or IOLoop.current()).stop()
+
+
+def _markup(variables: dict[str, Any]) -> dict[str, Any]:
+    """The HTML snippets are markup, not text to escape."""
+    return {
+        k: jinja2.utils.markupsafe.Markup(v)
+        for k, v in variables.items()
+        if k in ("embed_div", "embed_script", "embed", "docsync_css")
+    }

@@ -1,0 +1,553 @@
+"""A live session: one Document, its connections, its sequence of changes.
+
+Threading model
+---------------
+* The **I/O loop thread** owns the connection set and writes bytes to sockets.
+* Every piece of work that touches the Document (app code, client patches, callbacks,
+  snapshots) runs as a job of the session's :class:`~docsync.server.executor.SerialQueue`,
+  in a worker thread, one job at a time, in submission order.
+* After each job the session flushes the Document once: the coalesced events become one
+  ``patch`` message with the next sequence number, encoded once, appended to the bounded
+  log, and handed to the loop (``IOLoop.add_callback`` keeps the order), which writes the
+  same bytes to every connection whose state is older than that number.
+
+A connection joins at a known number: a new one gets a snapshot taken inside a job (so it
+is consistent with the numbering), a resuming one gets the logged messages after its
+acknowledged number, or a snapshot when the log no longer holds them.
+
+Connections are duck-typed (see :class:`docsync.server.protocol.ServerConnection`):
+``send(bytes)``, ``close(code, reason)``, ``synced_seq``, ``client_id``, ``closed``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import inspect
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from tornado.ioloop import IOLoop, PeriodicCallback
+
+from docsync import _core
+from docsync.errors import DocsyncError
+from docsync.server.executor import SerialQueue, run_awaitable
+from docsync.server.metrics import Metrics
+
+if TYPE_CHECKING:
+    from docsync.server.contexts import SessionContext
+
+__all__ = [
+    "PatchLog",
+    "DocumentHandle",
+    "SessionScheduler",
+    "ServerSession",
+    "current_session_context",
+    "error_code",
+]
+
+log = logging.getLogger("docsync.server")
+
+_current = threading.local()
+
+
+def current_session_context() -> "SessionContext | None":
+    """The session context of the app code or callback running in this thread."""
+    return getattr(_current, "context", None)
+
+
+_ERROR_CODES: list[tuple[str, str]] = [
+    ("LimitError", "limit"),
+    ("DecodeError", "decode"),
+    ("ReadOnlyPropertyError", "read_only"),
+    ("UnknownModelError", "unknown_model"),
+    ("UnknownPropertyError", "unknown_property"),
+    ("ValidationError", "validation"),
+    ("ColumnError", "column"),
+    ("PatchError", "patch"),
+    ("ProtocolError", "protocol"),
+    ("EncodeError", "encode"),
+    ("SchemaError", "schema"),
+]
+
+
+def error_code(exc: BaseException) -> str:
+    """The protocol ``error`` code for an exception (its class, never a traceback)."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    for name, code in _ERROR_CODES:
+        if name in names:
+            return code
+    return "internal"
+
+
+class PatchLog:
+    """The last encoded ``patch`` messages of a session, bounded by count and bytes.
+
+    Thread-safe: appended by the session's worker, read and trimmed on the loop."""
+
+    def __init__(self, max_messages: int = 1000, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_messages = max_messages
+        self.max_bytes = max_bytes
+        self._items: collections.deque[tuple[int, bytes]] = collections.deque()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.first_missing = 0  # highest seq no longer in the log (0: nothing dropped)
+
+    def append(self, seq: int, message: bytes) -> None:
+        with self._lock:
+            self._items.append((seq, message))
+            self._bytes += len(message)
+            while self._items and (len(self._items) > self.max_messages or self._bytes > self.max_bytes):
+                s, m = self._items.popleft()
+                self._bytes -= len(m)
+                self.first_missing = s
+
+    def trim(self, upto: int) -> None:
+        """Forget messages with seq <= upto (every client has them)."""
+        with self._lock:
+            while self._items and self._items[0][0] <= upto:
+                s, m = self._items.popleft()
+                self._bytes -= len(m)
+                self.first_missing = s
+
+    def since(self, after: int, upto: int) -> list[bytes] | None:
+        """Messages with after < seq <= upto, or None when some are no longer held."""
+        with self._lock:
+            if after < self.first_missing:
+                return None
+            out = [m for s, m in self._items if after < s <= upto]
+        if len(out) != upto - after:
+            return None
+        return out
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+
+class DocumentHandle:
+    """The few Document operations a session needs, over either the Python Document
+    (``docsync.document.Document``: ``_flush``, ``_apply_patch``, ``_attach_scheduler``)
+    or a bare engine ``docsync._core.Document``."""
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        self.is_engine = isinstance(doc, _core.Document)
+
+    @property
+    def engine(self) -> Any:
+        if self.is_engine:
+            return self.doc
+        for name in ("_engine", "_core", "_doc", "_state", "core"):
+            e = getattr(self.doc, name, None)
+            if isinstance(e, _core.Document):
+                return e
+        raise AttributeError("the Python Document does not expose its engine document")
+
+    def flush(self) -> Any:
+        return self.doc.flush() if self.is_engine else self.doc._flush()
+
+    def apply_client(self, patch: Any) -> Any:
+        if self.is_engine:
+            return self.doc.apply(patch, client=True)
+        return self.doc._apply_patch(patch, client=True)
+
+    def snapshot_message(self, seq: int) -> bytes:
+        return self.engine.snapshot_message(seq)
+
+    def load_snapshot(self, data: bytes) -> None:
+        if not self.is_engine:
+            for name in ("_load_snapshot", "_replace_with_snapshot"):
+                fn = getattr(self.doc, name, None)
+                if fn is not None:
+                    fn(data)
+                    return
+        self.engine.load_snapshot(data)
+
+    def copy_engine(self) -> Any:
+        return self.engine.copy()
+
+    def attach_scheduler(self, scheduler: "SessionScheduler") -> None:
+        fn = getattr(self.doc, "_attach_scheduler", None)
+        if fn is not None:
+            fn(scheduler)
+
+    @contextlib.contextmanager
+    def as_curdoc(self) -> Iterator[None]:
+        if self.is_engine:
+            yield
+            return
+        try:
+            from docsync.document import set_curdoc
+        except ImportError:
+            yield
+            return
+        with set_curdoc(self.doc):
+            yield
+
+
+class SessionScheduler:
+    """Implements the Document's scheduler interface (``add(cb)`` / ``remove(cb)``).
+
+    ``cb`` is a SessionCallback: ``.kind`` in {"periodic", "timeout", "next_tick"},
+    ``.period_ms`` / ``.timeout_ms``, ``.run()``. Timers live on the I/O loop; each firing
+    submits ``cb.run()`` to the session's queue. A periodic callback whose previous run
+    has not finished is skipped (runs never pile up). ``add`` and ``remove`` may be called
+    from any thread."""
+
+    def __init__(self, session: "ServerSession") -> None:
+        self._session = session
+        self._loop = session.loop
+        self._timers: dict[int, Any] = {}
+        self._active: set[int] = set()
+        self._in_flight: set[int] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def add(self, callback: Any) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._active.add(id(callback))
+        kind = getattr(callback, "kind", "next_tick")
+        if kind == "next_tick":
+            self._submit(callback, one_shot=True)
+        else:
+            self._loop.add_callback(self._start_timer, callback)
+
+    def remove(self, callback: Any) -> None:
+        with self._lock:
+            self._active.discard(id(callback))
+        self._loop.add_callback(self._stop_timer, id(callback))
+
+    def close(self) -> None:
+        """Stop every timer (the session is being destroyed)."""
+        with self._lock:
+            self._closed = True
+            self._active.clear()
+        self._loop.add_callback(self._stop_all)
+
+    def __len__(self) -> int:
+        return len(self._active)
+
+    # loop side
+    def _start_timer(self, cb: Any) -> None:
+        key = id(cb)
+        if key not in self._active:
+            return
+        if cb.kind == "periodic":
+            period = max(1.0, float(getattr(cb, "period_ms", 0) or 0))
+            timer = PeriodicCallback(lambda: self._fire_periodic(cb), period)
+            timer.start()
+            self._timers[key] = timer
+        else:  # timeout
+            delay = max(0.0, float(getattr(cb, "timeout_ms", 0) or 0)) / 1000.0
+            self._timers[key] = self._loop.call_later(delay, lambda: self._fire_timeout(cb))
+
+    def _stop_timer(self, key: int) -> None:
+        timer = self._timers.pop(key, None)
+        if timer is None:
+            return
+        if isinstance(timer, PeriodicCallback):
+            timer.stop()
+        else:
+            self._loop.remove_timeout(timer)
+
+    def _stop_all(self) -> None:
+        for key in list(self._timers):
+            self._stop_timer(key)
+
+    def _fire_periodic(self, cb: Any) -> None:
+        key = id(cb)
+        if key in self._in_flight or key not in self._active:
+            return
+        self._in_flight.add(key)
+        self._submit(cb, one_shot=False)
+
+    def _fire_timeout(self, cb: Any) -> None:
+        self._timers.pop(id(cb), None)
+        self._submit(cb, one_shot=True)
+
+    def _submit(self, cb: Any, one_shot: bool) -> None:
+        key = id(cb)
+
+        def job() -> None:
+            try:
+                with self._lock:
+                    if key not in self._active:
+                        return
+                    if one_shot:
+                        self._active.discard(key)
+                self._session._run_callback(cb.run, getattr(cb, "kind", "callback"))
+            finally:
+                if not one_shot:
+                    self._loop.add_callback(self._in_flight.discard, key)
+
+        self._session.queue.submit(job)
+
+
+class ServerSession:
+    """One live session. See the module docstring for the threading model."""
+
+    def __init__(
+        self,
+        session_id: str,
+        document: Any,
+        context: "SessionContext",
+        loop: IOLoop,
+        metrics: Metrics | None = None,
+        log_max_messages: int = 1000,
+        log_max_bytes: int = 64 * 1024 * 1024,
+        app_name: str = "",
+    ) -> None:
+        self.id = session_id
+        self.document = document
+        self.handle = DocumentHandle(document)
+        self.context = context
+        self.loop = loop
+        self.metrics = metrics or Metrics()
+        self.app_name = app_name
+        self.queue = SerialQueue()
+        self.log = PatchLog(log_max_messages, log_max_bytes)
+        self.scheduler = SessionScheduler(self)
+        self.handle.attach_scheduler(self.scheduler)
+        self.module: Any = None  # the app module of this session (released on destroy)
+        self.seq = 0  # last assigned change number (worker side)
+        self.delivered_seq = 0  # last number handed to connections (loop side)
+        self.connections: set[Any] = set()  # loop side
+        self._client_applied: dict[str, tuple[int, int]] = {}  # client_id -> (client seq, session seq)
+        self._client_acks: dict[str, int] = {}
+        self.created = time.monotonic()
+        self.last_detached = time.monotonic()
+        self.destroyed = False
+        with contextlib.suppress(Exception):
+            setattr(document, "session_context", context)
+
+    # ------------------------------------------------------------------ worker side
+    @contextlib.contextmanager
+    def _entered(self) -> Iterator[None]:
+        prev = getattr(_current, "context", None)
+        _current.context = self.context
+        try:
+            with self.handle.as_curdoc():
+                yield
+        finally:
+            _current.context = prev
+
+    def run_in_document(self, fn: Callable[[], Any], what: str = "app code") -> Any:
+        """Run ``fn`` with curdoc() set to this session's document, then flush.
+        Exceptions are logged with their traceback and swallowed (the session lives on).
+        Must be called from a job of this session's queue."""
+        return self._run_callback(fn, what)
+
+    def _run_callback(self, fn: Callable[[], Any], what: str) -> Any:
+        if self.destroyed:
+            return None
+        t0 = time.perf_counter()
+        result = None
+        try:
+            with self._entered():
+                result = fn()
+                if inspect.isawaitable(result):
+                    result = run_awaitable(result)
+        except Exception:
+            self.metrics.inc("docsync_callback_errors_total", app=self.app_name)
+            log.exception("error in %s of session %s (app %s)", what, self.id, self.app_name or "/")
+        finally:
+            self.metrics.inc("docsync_callback_seconds_total", time.perf_counter() - t0, app=self.app_name)
+            self.metrics.inc("docsync_callbacks_total", app=self.app_name)
+        self._flush_and_publish()
+        return result
+
+    def _flush_and_publish(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            patch = self.handle.flush()
+        except Exception:
+            log.exception("flush failed in session %s", self.id)
+            return
+        if patch is None or patch.is_empty():
+            return
+        self._publish(patch, t0)
+
+    def _publish(self, patch: Any, t0: float, exclude: Any = None, ok: tuple[Any, int] | None = None) -> int:
+        self.seq += 1
+        seq = self.seq
+        message = patch.to_message(seq)
+        self.metrics.inc("docsync_encode_seconds_total", time.perf_counter() - t0)
+        self.metrics.inc("docsync_patches_encoded_total")
+        self.log.append(seq, message)
+        self.loop.add_callback(self._deliver, seq, message, exclude, ok)
+        return seq
+
+    def _snapshot(self) -> tuple[int, bytes]:
+        """Flush anything pending, then snapshot at the current number (job only)."""
+        self._flush_and_publish()
+        t0 = time.perf_counter()
+        data = self.handle.snapshot_message(self.seq)
+        self.metrics.inc("docsync_encode_seconds_total", time.perf_counter() - t0)
+        return self.seq, data
+
+    # ------------------------------------------------------------------ loop side
+    def _deliver(self, seq: int, message: bytes, exclude: Any, ok: tuple[Any, int] | None) -> None:
+        self.delivered_seq = max(self.delivered_seq, seq)
+        for conn in list(self.connections):
+            if conn.synced_seq >= seq:
+                continue
+            conn.synced_seq = seq
+            if conn is exclude:
+                continue
+            conn.send(message)
+        if ok is not None:
+            conn, client_seq = ok
+            if not conn.closed:
+                conn.send(_core.encode_message("ok", seq=seq, ack=client_seq))
+
+    def _join(self, conn: Any, seq: int, messages: list[bytes]) -> None:
+        if conn.closed or self.destroyed:
+            return
+        for m in messages:
+            conn.send(m)
+        conn.synced_seq = seq
+        self.connections.add(conn)
+        self._client_acks.setdefault(conn.client_id, seq)
+
+    async def attach(self, conn: Any) -> int:
+        """Send a snapshot to ``conn`` and start sending it changes. Returns its seq."""
+        seq, data = await self.queue.run(self._snapshot)
+        self.loop.add_callback(self._join, conn, seq, [data])
+        return seq
+
+    async def resume(self, conn: Any, after: int) -> str:
+        """Replay changes after ``after`` from the log ("replay"), or send a snapshot
+        when the log no longer holds them ("resync")."""
+        upto = self.delivered_seq
+        messages = self.log.since(after, upto) if 0 <= after <= upto else None
+        if messages is None:
+            self.metrics.inc("docsync_resumes_total", outcome="resync")
+            await self.attach(conn)
+            return "resync"
+        self.metrics.inc("docsync_resumes_total", outcome="replay")
+        self._join(conn, upto, messages)
+        return "replay"
+
+    async def push(self, conn: Any, snapshot: bytes) -> int:
+        """Replace the document with a pushed snapshot; other connections get the
+        difference as one patch; ``conn`` gets a snapshot."""
+
+        def job() -> tuple[int, bytes]:
+            self._flush_and_publish()
+            before = self.handle.copy_engine()
+            with self._entered():
+                self.handle.load_snapshot(snapshot)
+            with contextlib.suppress(Exception):
+                self.handle.flush()  # loading is not a change to send as events
+            t0 = time.perf_counter()
+            patch = _core.diff(before, self.handle.engine)
+            if patch is not None and not patch.is_empty():
+                self._publish(patch, t0)
+            return self._snapshot()
+
+        seq, data = await self.queue.run(job)
+        self.loop.add_callback(self._join, conn, seq, [data])
+        return seq
+
+    def detach(self, conn: Any) -> None:
+        self.connections.discard(conn)
+        self.last_detached = time.monotonic()
+
+    def ack(self, conn: Any, n: int) -> None:
+        if n > conn.synced_seq or n < 0:
+            return
+        self._client_acks[conn.client_id] = n
+        if len(self._client_acks) > 1000:  # forget the oldest clients
+            for k in list(self._client_acks)[:100]:
+                del self._client_acks[k]
+        self.log.trim(min(self._client_acks.values()))
+
+    def submit_client_patch(self, conn: Any, client_seq: int, patch: Any) -> None:
+        """Apply a client patch in order with the session's other work; answers ``ok``
+        (with the change number) or ``error`` (nothing changed)."""
+        client_id = conn.client_id
+
+        def job() -> None:
+            if self.destroyed:
+                return
+            last = self._client_applied.get(client_id)
+            if last is not None and client_seq <= last[0]:
+                self.loop.add_callback(conn.send, _core.encode_message("ok", seq=last[1], ack=client_seq))
+                return
+            t0 = time.perf_counter()
+            try:
+                with self._entered():
+                    self.handle.apply_client(patch)
+            except DocsyncError as e:
+                self.metrics.inc("docsync_client_errors_total", code=error_code(e))
+                payload = {"code": error_code(e), "message": str(e)}
+                self.loop.add_callback(conn.send, _core.encode_message("error", ack=client_seq, payload=payload))
+                self._flush_and_publish()  # nothing changed, but be safe
+                return
+            except Exception:
+                # an on_change callback raised after the patch was applied: log it, the
+                # change itself stands
+                self.metrics.inc("docsync_callback_errors_total", app=self.app_name)
+                log.exception("error in a callback run by a client change in session %s", self.id)
+            finally:
+                self.metrics.inc("docsync_callback_seconds_total", time.perf_counter() - t0, app=self.app_name)
+            t1 = time.perf_counter()
+            if _has_state_events(patch):
+                seq = self._publish(patch, t1, exclude=conn, ok=(conn, client_seq))
+            else:  # UI events only: nothing for the other connections
+                seq = self.seq
+                self.loop.add_callback(self._send_ok_after, conn, seq, client_seq)
+            self._client_applied[client_id] = (client_seq, seq)
+            self._flush_and_publish()
+
+        self.queue.submit(job)
+
+    def _send_ok_after(self, conn: Any, seq: int, client_seq: int) -> None:
+        if not conn.closed:
+            conn.send(_core.encode_message("ok", seq=seq, ack=client_seq))
+
+    def submit_ping(self, conn: Any, client_seq: int | None) -> None:
+        """``pong`` after everything queued before it (a real round trip)."""
+        self.queue.submit(
+            lambda: self.loop.add_callback(conn.send, _core.encode_message("pong", ack=client_seq))
+        )
+
+    # ------------------------------------------------------------------ destroy
+    def release(self) -> None:
+        """Drop the document, callbacks and module (job of the queue, or after it)."""
+        self.destroyed = True
+        self.scheduler.close()
+        mod = self.module
+        self.module = None
+        if mod is not None:
+            import sys
+
+            name = getattr(mod, "__name__", None)
+            if name and sys.modules.get(name) is mod:
+                del sys.modules[name]
+            with contextlib.suppress(Exception):
+                mod.__dict__.clear()
+        with contextlib.suppress(Exception):
+            setattr(self.document, "session_context", None)
+        with contextlib.suppress(Exception):
+            fn = getattr(self.document, "_detach_scheduler", None)
+            if fn is not None:
+                fn()
+        self.document = None
+        self.handle = DocumentHandle(None)
+        self._client_applied.clear()
+
+
+def _has_state_events(patch: Any) -> bool:
+    try:
+        return any(e.get("k") != "msg" for e in patch.events())
+    except Exception:
+        return True
