@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::event::{ColumnMap, Event, PatchMap};
 use crate::patch::{coalesce, FlushState, Patch};
 use crate::schema::{self, describe, PropSchema, TypeSchema};
-use crate::value::Value;
+use crate::value::{ArrayBuffer, Value};
 
 /// Every model mutation takes a fresh stamp from this counter, so two documents that
 /// share a model (after [`Document::copy`]) know it is unchanged when the stamps match.
@@ -807,11 +807,33 @@ impl Document {
     /// As [`Document::from_snapshot`]; on error nothing changes.
     pub fn load_snapshot(&mut self, data: &[u8], limits: Limits) -> Result<Vec<Change>> {
         let new = Document::from_snapshot(data, limits)?;
+        Ok(self.replace_with(new))
+    }
+
+    /// As [`Document::load_snapshot`], with typed arrays sharing `buffer`'s memory.
+    ///
+    /// # Errors
+    /// As [`Document::from_snapshot`]; on error nothing changes.
+    pub fn load_snapshot_buffer(&mut self, buffer: &ArrayBuffer, limits: Limits) -> Result<Vec<Change>> {
+        let new = Document::from_snapshot_buffer(buffer, limits)?;
+        Ok(self.replace_with(new))
+    }
+
+    /// As [`Document::from_snapshot`], with typed arrays sharing `buffer`'s memory.
+    ///
+    /// # Errors
+    /// As [`Document::from_snapshot`].
+    pub fn from_snapshot_buffer(buffer: &ArrayBuffer, limits: Limits) -> Result<Document> {
+        let value = codec::decode_buffer(buffer, limits)?;
+        Document::from_snapshot_value(&value)
+    }
+
+    fn replace_with(&mut self, new: Document) -> Vec<Change> {
         let patch = crate::diff::diff_documents(self, &new);
         let mut scratch = self.clone();
         let changes = scratch.apply(&patch, false).unwrap_or_default();
         *self = new;
-        Ok(changes)
+        changes
     }
 
     /// A copy sharing models (and their columns) until either side changes them.

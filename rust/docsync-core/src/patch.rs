@@ -133,6 +133,15 @@ impl Patch {
         let value = codec::decode(data, limits)?;
         Patch::from_value(&value)
     }
+
+    /// As [`Patch::decode`], with typed arrays sharing `buffer`'s memory when aligned.
+    ///
+    /// # Errors
+    /// As [`Patch::decode`].
+    pub fn decode_buffer(buffer: &ArrayBuffer, limits: Limits) -> Result<Patch> {
+        let value = codec::decode_buffer(buffer, limits)?;
+        Patch::from_value(&value)
+    }
 }
 
 /// What the document knows at flush time, for coalescing.

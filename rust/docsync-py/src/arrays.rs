@@ -1,0 +1,277 @@
+//! numpy arrays in and out of the engine, without the numpy crate.
+//!
+//! * In: the array's bytes are copied once into 8-aligned engine memory (numpy memory is
+//!   mutable by its owner, the engine's is not). Non-contiguous arrays are made
+//!   contiguous first (one copy); other datetime64 units are converted to ms.
+//! * Out: a read-only ndarray that shares the engine's memory. [`EngineBuffer`] exports
+//!   the bytes through the buffer protocol (read-only) and keeps them alive;
+//!   `docsync.core._engine_array` wraps it with `numpy.frombuffer` as a `ColumnArray`
+//!   (an ndarray subclass whose in-place writes raise with a hint).
+
+use std::os::raw::{c_int, c_void};
+use std::sync::Arc;
+
+use docsync_core::codec::aligned_copy;
+use docsync_core::{ArrayBuffer, Dtype, TypedArray};
+use pyo3::exceptions::PyBufferError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{PyBytes, PyTuple};
+
+use crate::errors::encode_error;
+
+/// Arrays at least this large are copied with the GIL released.
+const DETACH_BYTES: usize = 1 << 20;
+
+/// Read-only bytes of engine memory, exported through the buffer protocol.
+#[pyclass(frozen, module = "docsync._core", name = "_EngineBuffer")]
+pub struct EngineBuffer {
+    data: ArrayBuffer,
+}
+
+static EMPTY: [u8; 8] = [0; 8];
+static FORMAT_B: &std::ffi::CStr = c"B";
+
+#[pymethods]
+impl EngineBuffer {
+    /// # Safety
+    /// Called by CPython with a valid `view`.
+    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
+        if view.is_null() {
+            return Err(PyBufferError::new_err("view is null"));
+        }
+        if (flags & ffi::PyBUF_WRITABLE) == ffi::PyBUF_WRITABLE {
+            return Err(PyBufferError::new_err(
+                "docsync engine memory is read-only; use stream, patch or assignment to change a column",
+            ));
+        }
+        let bytes = slf.get().data.as_slice();
+        let ptr = if bytes.is_empty() { EMPTY.as_ptr() } else { bytes.as_ptr() };
+        // SAFETY: `view` is valid (checked non-null; CPython passes a Py_buffer to fill).
+        // The exported memory stays alive and unwritten while `obj` (this object, holding
+        // the ArrayBuffer) lives, and `view.obj` holds a strong reference to it.
+        unsafe {
+            (*view).obj = slf.clone().into_any().into_ptr();
+            (*view).buf = ptr as *mut c_void;
+            (*view).len = bytes.len() as ffi::Py_ssize_t;
+            (*view).readonly = 1;
+            (*view).itemsize = 1;
+            (*view).format = if (flags & ffi::PyBUF_FORMAT) == ffi::PyBUF_FORMAT {
+                FORMAT_B.as_ptr() as *mut _
+            } else {
+                std::ptr::null_mut()
+            };
+            (*view).ndim = 1;
+            (*view).shape = if (flags & ffi::PyBUF_ND) == ffi::PyBUF_ND { &mut (*view).len } else { std::ptr::null_mut() };
+            (*view).strides =
+                if (flags & ffi::PyBUF_STRIDES) == ffi::PyBUF_STRIDES { &mut (*view).itemsize } else { std::ptr::null_mut() };
+            (*view).suboffsets = std::ptr::null_mut();
+            (*view).internal = std::ptr::null_mut();
+        }
+        Ok(())
+    }
+
+    fn __len__(&self) -> usize {
+        self.data.len()
+    }
+}
+
+static ENGINE_ARRAY: GILOnceCell<PyObject> = GILOnceCell::new();
+
+/// A read-only ndarray (a `docsync.core.ColumnArray`) sharing the typed array's memory.
+pub fn typed_array_to_py<'py>(py: Python<'py>, a: &TypedArray) -> PyResult<Bound<'py, PyAny>> {
+    let wrap = ENGINE_ARRAY.get_or_try_init(py, || -> PyResult<PyObject> {
+        Ok(py.import("docsync.core")?.getattr("_engine_array")?.unbind())
+    })?;
+    let buffer = Bound::new(py, EngineBuffer { data: a.data.clone() })?;
+    let shape = PyTuple::new(py, a.shape.iter().copied())?;
+    wrap.bind(py).call1((buffer, a.dtype.numpy_name(), shape))
+}
+
+struct NumpyTypes {
+    ndarray: PyObject,
+    generic: PyObject,
+    numpy: PyObject,
+}
+
+static NUMPY: GILOnceCell<NumpyTypes> = GILOnceCell::new();
+
+fn numpy(py: Python<'_>) -> PyResult<&NumpyTypes> {
+    NUMPY.get_or_try_init(py, || {
+        let np = py.import("numpy")?;
+        Ok(NumpyTypes { ndarray: np.getattr("ndarray")?.unbind(), generic: np.getattr("generic")?.unbind(), numpy: np.into_any().unbind() })
+    })
+}
+
+/// Whether numpy is loaded and `obj` is an ndarray (numpy is never imported just to ask).
+pub fn is_ndarray(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = obj.py();
+    if NUMPY.get(py).is_none() && !py.import("sys")?.getattr("modules")?.contains("numpy")? {
+        return Ok(false);
+    }
+    obj.is_instance(numpy(py)?.ndarray.bind(py))
+}
+
+/// Whether `obj` is a numpy scalar (`np.float32(1)`, `np.bool_(True)`, ...).
+pub fn is_numpy_scalar(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = obj.py();
+    if NUMPY.get(py).is_none() && !py.import("sys")?.getattr("modules")?.contains("numpy")? {
+        return Ok(false);
+    }
+    obj.is_instance(numpy(py)?.generic.bind(py))
+}
+
+/// Copies an ndarray into engine memory.
+///
+/// # Errors
+/// `EncodeError` (with a hint) for dtypes the wire format cannot hold, non-native byte
+/// order, datetime64 without a unit, or more than 8 dimensions.
+pub fn ndarray_to_typed(arr: &Bound<'_, PyAny>) -> PyResult<TypedArray> {
+    let py = arr.py();
+    let np = numpy(py)?.numpy.bind(py);
+    let mut arr = arr.clone();
+    let dt = arr.getattr("dtype")?;
+    let kind: String = dt.getattr("kind")?.extract()?;
+    let itemsize: usize = dt.getattr("itemsize")?.extract()?;
+    let byteorder: String = dt.getattr("byteorder")?.extract()?;
+    let dtstr: String = dt.getattr("str")?.extract()?;
+    let native_other = if cfg!(target_endian = "little") { ">" } else { "<" };
+    if byteorder == native_other {
+        return Err(encode_error(format!(
+            "numpy array of non-native byte order ({dtstr}) cannot be encoded; \
+             use arr.astype(arr.dtype.newbyteorder('=')) first"
+        )));
+    }
+    let dtype = match (kind.as_str(), itemsize) {
+        ("b", 1) => Dtype::Bool,
+        ("i", 1) => Dtype::Int8,
+        ("i", 2) => Dtype::Int16,
+        ("i", 4) => Dtype::Int32,
+        ("i", 8) => Dtype::Int64,
+        ("u", 1) => Dtype::Uint8,
+        ("u", 2) => Dtype::Uint16,
+        ("u", 4) => Dtype::Uint32,
+        ("u", 8) => Dtype::Uint64,
+        ("f", 4) => Dtype::Float32,
+        ("f", 8) => Dtype::Float64,
+        ("f", _) => {
+            return Err(encode_error(format!(
+                "numpy array of dtype {} cannot be encoded; use arr.astype('float64') (or 'float32')",
+                dt.str()?
+            )))
+        }
+        ("M", _) => {
+            let unit: String = np.call_method1("datetime_data", (&dt,))?.get_item(0)?.extract()?;
+            match unit.as_str() {
+                "ms" => {}
+                "generic" => {
+                    return Err(encode_error(
+                        "numpy datetime64 array without a unit cannot be encoded; use arr.astype('datetime64[ms]')",
+                    ))
+                }
+                _ => arr = arr.call_method1("astype", ("datetime64[ms]",))?,
+            }
+            Dtype::DatetimeMs
+        }
+        ("O", _) => {
+            return Err(encode_error(
+                "numpy arrays of dtype object cannot be encoded; convert to a numeric dtype \
+                 (arr.astype('float64')) or to a list (arr.tolist())",
+            ))
+        }
+        ("U" | "S", _) => {
+            return Err(encode_error(format!(
+                "numpy string arrays ({}) cannot be encoded as typed arrays; use a list (arr.tolist())",
+                dt.str()?
+            )))
+        }
+        _ => {
+            return Err(encode_error(format!(
+                "numpy arrays of dtype {} cannot be encoded; supported: bool, int8..int64, uint8..uint64, \
+                 float32, float64, datetime64",
+                dt.str()?
+            )))
+        }
+    };
+    let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
+    if shape.is_empty() || shape.len() > docsync_core::codec::MAX_NDIM {
+        return Err(encode_error(format!(
+            "numpy arrays of {} dimensions cannot be encoded (1 to {} are supported)",
+            shape.len(),
+            docsync_core::codec::MAX_NDIM
+        )));
+    }
+    let contiguous: bool = arr.getattr("flags")?.getattr("c_contiguous")?.extract()?;
+    if !contiguous {
+        arr = np.call_method1("ascontiguousarray", (&arr,))?;
+    }
+    let data = copy_buffer(&arr)?;
+    let expected = shape.iter().product::<usize>() * dtype.itemsize();
+    if data.len() != expected {
+        return Err(encode_error(format!(
+            "numpy array exported {} bytes, expected {expected}",
+            data.len()
+        )));
+    }
+    Ok(TypedArray { dtype, shape, data })
+}
+
+/// Copies the bytes of a C-contiguous buffer into 8-aligned engine memory.
+fn copy_buffer(obj: &Bound<'_, PyAny>) -> PyResult<ArrayBuffer> {
+    let py = obj.py();
+    let mut view = std::mem::MaybeUninit::<ffi::Py_buffer>::zeroed();
+    // SAFETY: `view` is writable storage for a Py_buffer; on success it is released below.
+    let rc = unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), ffi::PyBUF_SIMPLE) };
+    if rc != 0 {
+        return Err(PyErr::fetch(py));
+    }
+    // SAFETY: initialised by a successful PyObject_GetBuffer.
+    let mut view = unsafe { view.assume_init() };
+    struct Raw(*const u8, usize);
+    // SAFETY: the exporter keeps the buffer alive until PyBuffer_Release below; only read.
+    unsafe impl Send for Raw {}
+    let raw = Raw(view.buf as *const u8, view.len.max(0) as usize);
+    let copy = move || {
+        let raw = raw;
+        if raw.1 == 0 {
+            return aligned_copy(&[]);
+        }
+        // SAFETY: the exported buffer is valid for `len` bytes until released.
+        aligned_copy(unsafe { std::slice::from_raw_parts(raw.0, raw.1) })
+    };
+    let data = if view.len as usize >= DETACH_BYTES { py.allow_threads(copy) } else { copy() };
+    // SAFETY: releases the buffer obtained above, exactly once.
+    unsafe { ffi::PyBuffer_Release(&mut view) };
+    Ok(data)
+}
+
+/// Python `bytes` kept alive as the owner of engine memory (zero-copy decoding).
+struct BytesOwner(#[allow(dead_code)] Py<PyBytes>);
+
+/// An [`ArrayBuffer`] over a `bytes` object's contents, without copying.
+pub fn bytes_buffer(b: &Bound<'_, PyBytes>) -> ArrayBuffer {
+    let s = b.as_bytes();
+    let (ptr, len) = (s.as_ptr(), s.len());
+    let owner: Arc<dyn Send + Sync> = Arc::new(BytesOwner(b.clone().unbind()));
+    // SAFETY: bytes objects are immutable and `owner` keeps this one alive.
+    unsafe { ArrayBuffer::from_raw(ptr, len, owner) }
+}
+
+/// Bytes of any bytes-like object: zero-copy for `bytes`, one copy otherwise.
+pub fn input_buffer(data: &Bound<'_, PyAny>) -> PyResult<ArrayBuffer> {
+    if let Ok(b) = data.downcast::<PyBytes>() {
+        return Ok(bytes_buffer(b));
+    }
+    copy_buffer(data).map_err(|e| {
+        let py = data.py();
+        if e.is_instance_of::<pyo3::exceptions::PyTypeError>(py) {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "expected bytes (or another bytes-like object), got {}",
+                data.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
+        } else {
+            e
+        }
+    })
+}

@@ -1,0 +1,222 @@
+//! Codec glue: `encode`, `decode`, `encode_message`, `decode_message`, `Ref`, `Message`.
+
+use std::sync::{Arc, OnceLock};
+
+use docsync_core::codec::{self, Limits, DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE};
+use docsync_core::Value;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::arrays::input_buffer;
+use crate::convert::{value_to_py, Converter};
+use crate::errors::IntoPyResult;
+
+/// Work on at least this many bytes runs with the GIL released.
+pub const DETACH_BYTES: usize = 64 * 1024;
+
+/// A reference to a model, by id.
+#[pyclass(frozen, module = "docsync._core")]
+pub struct Ref {
+    pub id: Arc<str>,
+}
+
+#[pymethods]
+impl Ref {
+    #[new]
+    fn py_new(id: &str) -> Ref {
+        Ref { id: Arc::from(id) }
+    }
+
+    #[getter]
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.downcast::<Ref>().is_ok_and(|o| o.get().id == self.id)
+    }
+
+    fn __hash__(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        "docsync.Ref".hash(&mut h);
+        self.id.hash(&mut h);
+        h.finish()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Ref({:?})", &*self.id)
+    }
+
+    fn __getnewargs__(&self) -> (String,) {
+        (self.id.to_string(),)
+    }
+}
+
+/// Python value → msgpack bytes (GIL released for large values).
+pub fn encode_py<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let mut conv = Converter::default();
+    let v = conv.convert(value)?;
+    let bytes = if conv.nbytes >= DETACH_BYTES {
+        py.allow_threads(|| codec::encode(&v)).py_err()?
+    } else {
+        codec::encode(&v).py_err()?
+    };
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// Decodes bytes-like input (zero-copy typed arrays when given `bytes`).
+pub fn decode_value(py: Python<'_>, data: &Bound<'_, PyAny>, limits: Limits) -> PyResult<Value> {
+    let buffer = input_buffer(data)?;
+    if buffer.len() >= DETACH_BYTES {
+        py.allow_threads(|| codec::decode_buffer(&buffer, limits)).py_err()
+    } else {
+        codec::decode_buffer(&buffer, limits).py_err()
+    }
+}
+
+/// Encodes any docsync value to msgpack bytes.
+#[pyfunction]
+pub fn encode<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    encode_py(py, value)
+}
+
+/// Decodes msgpack bytes into a Python value (typed arrays as read-only ndarrays sharing
+/// the input's memory).
+#[pyfunction]
+#[pyo3(signature = (data, max_size = DEFAULT_MAX_SIZE, max_depth = DEFAULT_MAX_DEPTH))]
+pub fn decode<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, max_size: usize, max_depth: usize) -> PyResult<Bound<'py, PyAny>> {
+    let v = decode_value(py, data, Limits::new(max_size, max_depth))?;
+    value_to_py(py, &v)
+}
+
+/// Encodes an envelope `{"v": 1, "t": type, "seq"?, "ack"?, "p"?}` (`p` left out when
+/// `payload` is None).
+#[pyfunction]
+#[pyo3(signature = (r#type, seq = None, ack = None, payload = None))]
+pub fn encode_message<'py>(
+    py: Python<'py>,
+    r#type: &str,
+    seq: Option<i64>,
+    ack: Option<i64>,
+    payload: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mut conv = Converter::default();
+    let p = match payload {
+        Some(p) if !p.is_none() => Some(conv.convert(p)?),
+        _ => None,
+    };
+    let run = || codec::encode_message(r#type, seq, ack, p.as_ref());
+    let bytes = if conv.nbytes >= DETACH_BYTES { py.allow_threads(run) } else { run() }.py_err()?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// Decodes and validates an envelope.
+#[pyfunction]
+#[pyo3(signature = (data, max_size = DEFAULT_MAX_SIZE, max_depth = DEFAULT_MAX_DEPTH))]
+pub fn decode_message(py: Python<'_>, data: &Bound<'_, PyAny>, max_size: usize, max_depth: usize) -> PyResult<Message> {
+    let v = decode_value(py, data, Limits::new(max_size, max_depth))?;
+    let m = codec::Message::from_value(v).py_err()?;
+    Ok(Message::from_core(m))
+}
+
+/// A decoded envelope (any message type).
+#[pyclass(frozen, module = "docsync._core")]
+pub struct Message {
+    msg: codec::Message,
+    payload_py: OnceLock<PyObject>,
+}
+
+impl Message {
+    pub fn from_core(msg: codec::Message) -> Message {
+        Message { msg, payload_py: OnceLock::new() }
+    }
+
+    /// The decoded envelope.
+    pub fn core(&self) -> &codec::Message {
+        &self.msg
+    }
+}
+
+#[pymethods]
+impl Message {
+    #[getter]
+    fn r#type(&self) -> &str {
+        &self.msg.msg_type
+    }
+
+    #[getter]
+    fn seq(&self) -> Option<i64> {
+        self.msg.seq
+    }
+
+    #[getter]
+    fn ack(&self) -> Option<i64> {
+        self.msg.ack
+    }
+
+    /// The Python value of `p` (None when absent).
+    #[getter]
+    fn payload(&self, py: Python<'_>) -> PyResult<PyObject> {
+        if let Some(p) = self.payload_py.get() {
+            return Ok(p.clone_ref(py));
+        }
+        let p = value_to_py(py, &self.msg.payload)?.unbind();
+        let _ = self.payload_py.set(p.clone_ref(py));
+        Ok(p)
+    }
+
+    /// The `Patch` of a `patch` message (None for other types).
+    #[getter]
+    fn patch(&self, py: Python<'_>) -> PyResult<Option<PyObject>> {
+        if self.msg.msg_type != "patch" {
+            return Ok(None);
+        }
+        // Through the module attribute so this file does not depend on the patch glue.
+        let patch_cls = py.import("docsync._core")?.getattr("Patch")?;
+        let bytes = codec::encode(&self.msg.payload).py_err()?;
+        Ok(Some(patch_cls.call_method1("decode", (PyBytes::new(py, &bytes),))?.unbind()))
+    }
+
+    /// The raw snapshot payload (msgpack) of a `snapshot` message, or of the `push` of a
+    /// `hello` message (None otherwise).
+    #[getter]
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let snap = match self.msg.msg_type.as_str() {
+            "snapshot" => Some(&self.msg.payload),
+            "hello" => match &self.msg.payload {
+                Value::Map(m) => m.get("push").filter(|v| !matches!(v, Value::Null)),
+                _ => None,
+            },
+            _ => None,
+        };
+        match snap {
+            Some(v) => Ok(Some(PyBytes::new(py, &codec::encode(v).py_err()?))),
+            None => Ok(None),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Message(type={:?}, seq={:?}, ack={:?}, payload={})",
+            self.msg.msg_type,
+            self.msg.seq,
+            self.msg.ack,
+            self.msg.payload.kind()
+        )
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.downcast::<Message>().is_ok_and(|o| o.get().msg == self.msg)
+    }
+
+    /// Encodes the envelope again.
+    fn encode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(PyBytes::new(py, &self.msg.encode().py_err()?))
+    }
+
+    #[classattr]
+    fn __hash__(py: Python<'_>) -> PyObject {
+        py.None()
+    }
+}
