@@ -6,7 +6,9 @@ use pyo3::prelude::*;
 pub mod arrays;
 pub mod codec;
 pub mod convert;
+mod document;
 pub mod errors;
+mod patch;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -20,5 +22,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(codec::decode, m)?)?;
     m.add_function(wrap_pyfunction!(codec::encode_message, m)?)?;
     m.add_function(wrap_pyfunction!(codec::decode_message, m)?)?;
+    // document engine
+    m.add_class::<document::PyDocument>()?;
+    m.add_class::<patch::PyPatch>()?;
+    m.add_class::<patch::PyChange>()?;
+    m.add_function(wrap_pyfunction!(patch::register_type, m)?)?;
+    m.add_function(wrap_pyfunction!(patch::registered_types, m)?)?;
+    m.add_function(wrap_pyfunction!(patch::diff, m)?)?;
+    m.add_function(wrap_pyfunction!(patch::apply, m)?)?;
     Ok(())
 }
