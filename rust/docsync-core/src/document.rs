@@ -968,7 +968,9 @@ fn apply_event<S: State>(state: &mut S, event: &Event, client: bool, check_only:
                 return Err(Error::Patch(format!("a model with id {id:?} is already in the document")));
             }
             let schema = schema::lookup(type_name)?;
-            let props = validate_props(&schema, &theme, props.clone(), client)?;
+            // A client may create models with any props (the Python client builds new
+            // models); writability guards changes to models that exist.
+            let props = validate_props(&schema, &theme, props.clone(), false)?;
             for v in props.values() {
                 note_refs(&mut refs, id, v);
             }
@@ -1055,4 +1057,209 @@ fn apply_event<S: State>(state: &mut S, event: &Event, client: bool, check_only:
             Change { kind: "msg", id: id.clone(), prop: None, old: Value::Null, new: data.clone(), name: Some(name.clone()) }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::TypedArray;
+
+    fn setup() {
+        schema::register_type(
+            "DocTestSlider",
+            vec![
+                ("value".into(), "float".into(), Value::Float(0.0), true),
+                ("title".into(), "str".into(), Value::str(""), false),
+            ],
+        )
+        .unwrap();
+        schema::register_type("DocTestCol", vec![("children".into(), "list(ref)".into(), Value::List(vec![]), false)]).unwrap();
+        schema::register_type("DocTestSource", vec![("data".into(), "columns".into(), Value::Map(IndexMap::new()), true)]).unwrap();
+    }
+
+    fn props(pairs: &[(&str, Value)]) -> IndexMap<String, Value> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    fn cols(x: &[f64]) -> ColumnMap {
+        props(&[("x", Value::Array(TypedArray::from_f64(x)))])
+    }
+
+    fn sample() -> Document {
+        setup();
+        let mut d = Document::new();
+        d.add_model("s", "DocTestSlider", props(&[("value", Value::Float(1.0))])).unwrap();
+        d.add_model("src", "DocTestSource", props(&[("data", Value::Map(cols(&[1.0, 2.0])))])).unwrap();
+        d.add_model("c", "DocTestCol", props(&[("children", Value::List(vec![Value::Ref(Arc::from("s")), Value::Ref(Arc::from("src"))]))])).unwrap();
+        d.add_root("c").unwrap();
+        d
+    }
+
+    #[test]
+    fn defaults_are_not_stored_and_get_returns_them() {
+        let mut d = sample();
+        assert_eq!(d.get("s", "title").unwrap(), Value::str(""));
+        assert_eq!(d.set("s", "value", Value::Float(0.0)).unwrap(), Value::Float(1.0));
+        assert!(d.props("s").unwrap().is_empty());
+        assert!(matches!(d.get("s", "nope"), Err(Error::UnknownProperty(_))));
+        assert!(matches!(d.get("zz", "value"), Err(Error::UnknownModel(_))));
+    }
+
+    #[test]
+    fn flush_coalesces_sets_and_absorbs_into_new() {
+        let mut d = sample();
+        let p = d.flush().unwrap();
+        // Everything was created in this flush: only `new`s and the root.
+        assert!(p.events().iter().all(|e| matches!(e, Event::New { .. } | Event::RootAdded { .. })));
+        d.set("s", "value", Value::Float(2.0)).unwrap();
+        d.set("s", "value", Value::Float(3.0)).unwrap();
+        d.set_title("a");
+        d.set_title("b");
+        let p = d.flush().unwrap();
+        assert_eq!(
+            p.events(),
+            &[
+                Event::Set { id: Arc::from("s"), prop: "value".into(), value: Value::Float(3.0) },
+                Event::Title { title: "b".into() }
+            ]
+        );
+        assert!(d.flush().is_none());
+    }
+
+    #[test]
+    fn consecutive_streams_merge_and_trim() {
+        let mut d = sample();
+        d.flush();
+        d.stream("src", "data", cols(&[3.0]), None).unwrap();
+        d.stream("src", "data", cols(&[4.0, 5.0]), Some(3)).unwrap();
+        d.stream("src", "data", cols(&[6.0, 7.0]), Some(3)).unwrap();
+        let p = d.flush().unwrap();
+        assert_eq!(p.len(), 1);
+        let Event::Stream { columns, rollover, .. } = &p.events()[0] else { panic!("{p:?}") };
+        assert_eq!(*rollover, Some(3));
+        assert_eq!(columns["x"], Value::Array(TypedArray::from_f64(&[5.0, 6.0, 7.0])));
+        assert_eq!(d.get_column("src", "data", "x").unwrap(), Value::Array(TypedArray::from_f64(&[5.0, 6.0, 7.0])));
+    }
+
+    #[test]
+    fn coalesced_patch_equals_events_one_by_one() {
+        let base = sample();
+        let mut a = base.copy();
+        a.flush();
+        let mut one_by_one = a.copy();
+        let mut all_at_once = a.copy();
+        let mut patches = Vec::new();
+        let ops: Vec<Box<dyn Fn(&mut Document)>> = vec![
+            Box::new(|d| {
+                d.set("s", "value", Value::Float(5.0)).unwrap();
+            }),
+            Box::new(|d| d.stream("src", "data", cols(&[3.0]), None).unwrap()),
+            Box::new(|d| d.stream("src", "data", cols(&[4.0]), Some(2)).unwrap()),
+            Box::new(|d| {
+                let mut p = IndexMap::new();
+                p.insert("x".to_string(), Value::List(vec![Value::List(vec![Value::Int(0), Value::Float(9.0)])]));
+                d.patch_columns("src", "data", p).unwrap()
+            }),
+            Box::new(|d| d.add_model("s2", "DocTestSlider", IndexMap::new()).unwrap()),
+            Box::new(|d| {
+                d.set("s2", "title", Value::str("t")).unwrap();
+            }),
+            Box::new(|d| d.add_root("s2").unwrap()),
+            Box::new(|d| {
+                d.set("c", "children", Value::List(vec![Value::Ref(Arc::from("src"))])).unwrap();
+                d.collect();
+            }),
+            Box::new(|d| {
+                d.remove_root("s2").unwrap();
+            }),
+        ];
+        for op in &ops {
+            op(&mut a);
+            patches.push(a.flush());
+        }
+        for p in patches.into_iter().flatten() {
+            one_by_one.apply(&p, false).unwrap();
+        }
+        let mut b = base.copy();
+        b.flush();
+        for op in &ops {
+            op(&mut b);
+        }
+        let coalesced = b.flush().unwrap();
+        all_at_once.apply(&coalesced, false).unwrap();
+        assert_eq!(one_by_one, a);
+        assert_eq!(all_at_once, b);
+        assert_eq!(one_by_one, all_at_once);
+        // decode(encode(p)) == p
+        let bytes = coalesced.encode().unwrap();
+        assert_eq!(Patch::decode(&bytes, Limits::default()).unwrap(), coalesced);
+    }
+
+    #[test]
+    fn apply_is_atomic() {
+        let mut d = sample();
+        d.flush();
+        let before = d.clone();
+        let bad = [
+            Event::Set { id: Arc::from("nope"), prop: "value".into(), value: Value::Float(1.0) },
+            Event::Set { id: Arc::from("s"), prop: "nope".into(), value: Value::Float(1.0) },
+            Event::Set { id: Arc::from("s"), prop: "value".into(), value: Value::str("x") },
+            Event::Set { id: Arc::from("c"), prop: "children".into(), value: Value::List(vec![Value::Ref(Arc::from("ghost"))]) },
+            Event::Stream { id: Arc::from("src"), prop: "data".into(), columns: props(&[("y", Value::List(vec![]))]), rollover: None },
+        ];
+        for e in bad {
+            let p = Patch::from_events(vec![Event::Set { id: Arc::from("s"), prop: "value".into(), value: Value::Float(7.0) }, e]);
+            assert!(d.apply(&p, false).is_err());
+            assert_eq!(d, before);
+            assert_eq!(d.get("s", "value").unwrap(), Value::Float(1.0));
+        }
+        let ro = Patch::from_events(vec![Event::Set { id: Arc::from("s"), prop: "title".into(), value: Value::str("x") }]);
+        assert!(matches!(d.apply(&ro, true), Err(Error::ReadOnlyProperty(_))));
+        assert!(d.apply(&ro, false).is_ok());
+        assert!(!d.has_pending());
+    }
+
+    #[test]
+    fn new_events_may_refer_to_each_other_in_any_order() {
+        let mut d = sample();
+        d.flush();
+        let p = Patch::from_events(vec![
+            Event::New { id: Arc::from("c2"), type_name: Arc::from("DocTestCol"), props: props(&[("children", Value::List(vec![Value::Ref(Arc::from("s3"))]))]) },
+            Event::New { id: Arc::from("s3"), type_name: Arc::from("DocTestSlider"), props: IndexMap::new() },
+            Event::RootAdded { id: Arc::from("c2") },
+        ]);
+        let changes = d.apply(&p, false).unwrap();
+        assert_eq!(changes.len(), 3);
+        assert_eq!(d.roots().len(), 2);
+    }
+
+    #[test]
+    fn remove_root_releases_and_snapshot_round_trips() {
+        let mut d = sample();
+        d.flush();
+        let snap = d.snapshot().unwrap();
+        let d2 = Document::from_snapshot(&snap, Limits::default()).unwrap();
+        assert_eq!(d, d2);
+        let mut released = d.remove_root("c").unwrap();
+        released.sort();
+        assert_eq!(released, vec!["c", "s", "src"]);
+        assert_eq!(d.take_model("s").unwrap().0, "DocTestSlider");
+        let p = d.flush().unwrap();
+        assert_eq!(p.events().iter().filter(|e| matches!(e, Event::Del { .. })).count(), 3);
+    }
+
+    #[test]
+    fn diff_finds_streams_and_single_sets() {
+        let mut a = sample();
+        a.flush();
+        let mut b = a.copy();
+        b.set("s", "value", Value::Float(9.0)).unwrap();
+        b.stream("src", "data", cols(&[3.0, 4.0]), None).unwrap();
+        let p = crate::diff::diff_documents(&a, &b);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p.events().iter().any(|e| matches!(e, Event::Stream { .. })));
+        let mut c = a.copy();
+        c.apply(&p, false).unwrap();
+        assert_eq!(c, b);
+    }
 }
