@@ -1,0 +1,255 @@
+"""The user documentation: links between docs resolve, and the quickstart's code runs.
+
+Quickstart conventions (see docs/quickstart.md):
+
+* every ```python block runs, in order, each in a fresh subprocess, in one temporary
+  directory (with a timeout);
+* a block whose first line is ``# file: NAME`` is also saved as NAME in that directory (the
+  reader is told to save it), so later blocks and the server can use it;
+* a block whose first line is ``# needs: server APP`` runs while ``python -m docsync serve
+  --port 0 APP`` serves that directory's APP; ``http://localhost:5006`` in the block is
+  replaced by the address the server logged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+#: Markdown files whose links are checked: every doc, the README, the gallery's README.
+LINKED_FILES = sorted(DOCS.glob("*.md")) + [ROOT / "README.md", ROOT / "examples" / "gallery" / "README.md"]
+REQUIRED_DOCS = ["index", "quickstart", "apps", "models", "callbacks", "client", "server", "core",
+                 "migrating", "performance", "protocol", "architecture", "catalogue"]
+
+FENCE = re.compile(r"^(```|~~~)")
+LINK = re.compile(r"(?<!!)\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+SERVING = re.compile(r"docsync: serving (http://\S+)")
+
+
+# ---- links -------------------------------------------------------------------------------------
+
+def prose_lines(text: str) -> list[str]:
+    """The lines of a markdown file outside fenced code blocks."""
+    out, fenced = [], False
+    for line in text.splitlines():
+        if FENCE.match(line.strip()):
+            fenced = not fenced
+            continue
+        if not fenced:
+            out.append(re.sub(r"`[^`]*`", "", line))       # inline code is not a link
+    return out
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces → '-'."""
+    text = re.sub(r"`", "", heading.strip().lower())
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)      # links keep their text
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    seen: dict[str, int] = {}
+    result = set()
+    for line in prose_lines(path.read_text()):
+        m = re.match(r"^(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        if not m:
+            continue
+        base = slug(m.group(2))
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        result.add(base if n == 0 else f"{base}-{n}")
+    return result
+
+
+def links(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for number, line in enumerate(prose_lines(path.read_text()), 1):
+        for m in LINK.finditer(line):
+            found.append((number, m.group(2)))
+    return found
+
+
+def test_required_docs_exist() -> None:
+    missing = [name for name in REQUIRED_DOCS if not (DOCS / f"{name}.md").is_file()]
+    assert not missing
+
+
+def test_index_links_every_doc() -> None:
+    index = (DOCS / "index.md").read_text()
+    for doc in sorted(DOCS.glob("*.md")):
+        if doc.name != "index.md":
+            assert f"]({doc.name}" in index, f"docs/index.md does not link {doc.name}"
+
+
+@pytest.mark.parametrize("path", LINKED_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_links_resolve(path: Path) -> None:
+    broken = []
+    for line, target in links(path):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):          # http:, https:, mailto:
+            continue
+        file_part, _, anchor = target.partition("#")
+        dest = (path.parent / file_part).resolve() if file_part else path
+        if not dest.exists():
+            broken.append(f"line {line}: {target} (no such file)")
+            continue
+        if anchor:
+            if dest.suffix != ".md":
+                broken.append(f"line {line}: {target} (anchor into a non-markdown file)")
+            elif anchor not in anchors(dest):
+                broken.append(f"line {line}: {target} (no heading with anchor #{anchor})")
+    assert not broken, f"{path.relative_to(ROOT)}:\n" + "\n".join(broken)
+
+
+def test_slug_matches_github() -> None:
+    assert slug("Custom models with their own JavaScript") == "custom-models-with-their-own-javascript"
+    assert slug("Coalescing rules (what one flush sends)") == "coalescing-rules-what-one-flush-sends"
+    assert slug("`docsync.core` on its own") == "docsynccore-on-its-own"
+    assert slug("Browser (docsync.js)") == "browser-docsyncjs"
+
+
+def test_link_checker_catches_a_broken_link(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# Title\n[ok](b.md#there) [bad](b.md#nowhere) [gone](c.md)\n"
+                                   "```\n[in code](nope.md)\n```\n")
+    (tmp_path / "b.md").write_text("## There\n")
+    targets = [t for _, t in links(tmp_path / "a.md")]
+    assert targets == ["b.md#there", "b.md#nowhere", "c.md"]
+    assert anchors(tmp_path / "b.md") == {"there"}
+
+
+# ---- the quickstart runs -------------------------------------------------------------------------
+
+def python_blocks(path: Path) -> list[str]:
+    blocks, current, inside = [], [], False
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if not inside and stripped.startswith("```python"):
+            inside, current = True, []
+        elif inside and stripped.startswith("```"):
+            inside = False
+            blocks.append("\n".join(current) + "\n")
+        elif inside:
+            current.append(line)
+    return blocks
+
+
+class Server:
+    """`python -m docsync serve --port 0 APP` in a directory, and the URL it logged."""
+
+    def __init__(self, app: str, cwd: Path) -> None:
+        env = dict(os.environ, BROWSER="true", PYTHONUNBUFFERED="1")
+        env.pop("DOCSYNC_SECRET_KEY", None)
+        self.proc = subprocess.Popen([sys.executable, "-m", "docsync", "serve", "--port", "0", app], cwd=cwd,
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     start_new_session=True)
+        self.lines: list[str] = []
+        self.url: str | None = None
+        ready = threading.Event()
+
+        def read() -> None:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self.lines.append(line)
+                m = SERVING.search(line)
+                if m and self.url is None:
+                    self.url = m.group(1)
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        ready.wait(60)
+        if self.url is None:
+            self.stop()
+            raise RuntimeError("docsync serve did not start:\n" + "".join(self.lines))
+
+    @property
+    def base(self) -> str:
+        m = re.match(r"http://[^/]+", self.url or "")
+        assert m
+        return m.group(0)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def run_block(code: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, BROWSER="true")
+    env.pop("DOCSYNC_SECRET_KEY", None)
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+QUICKSTART = python_blocks(DOCS / "quickstart.md")
+
+
+def test_quickstart_has_code_and_one_served_block() -> None:
+    assert len(QUICKSTART) >= 3
+    assert sum(b.startswith("# needs: server") for b in QUICKSTART) >= 1
+
+
+def test_quickstart_blocks_run(tmp_path: Path) -> None:
+    """Every python block of the quickstart runs, in order, as a reader would run it."""
+    for number, block in enumerate(QUICKSTART, 1):
+        first = block.splitlines()[0] if block.strip() else ""
+        if first.startswith("# file:"):
+            (tmp_path / first.split(":", 1)[1].strip()).write_text(block)
+        server = None
+        code = block
+        if first.startswith("# needs: server"):
+            app = first.split("server", 1)[1].strip()
+            assert app, f"block {number}: '# needs: server APP' names no app"
+            server = Server(app, tmp_path)
+            code = block.replace("http://localhost:5006", server.base)
+        try:
+            proc = run_block(code, tmp_path)
+        finally:
+            if server is not None:
+                server.stop()
+        assert proc.returncode == 0, (
+            f"quickstart.md python block {number} failed:\n{block}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+        )
+
+
+def test_quickstart_client_block_sees_the_served_app(tmp_path: Path) -> None:
+    """The served block really talks to the app: it prints the roots and the new value."""
+    block = next(b for b in QUICKSTART if b.startswith("# needs: server"))
+    for b in QUICKSTART:
+        if b.startswith("# file:"):
+            (tmp_path / b.splitlines()[0].split(":", 1)[1].strip()).write_text(b)
+    server = Server(block.splitlines()[0].split("server", 1)[1].strip(), tmp_path)
+    try:
+        proc = run_block(block.replace("http://localhost:5006", server.base), tmp_path)
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert "roots: ['Column']" in proc.stdout
+    assert "new slider value: 2.5" in proc.stdout
+
+
+# ---- other docs' code runs too (blocks of one page run together, in order) -------------------
+
+STANDALONE_PAGES = ["models.md", "callbacks.md", "core.md"]
+
+
+@pytest.mark.parametrize("page", STANDALONE_PAGES)
+def test_page_code_runs(page: str, tmp_path: Path) -> None:
+    blocks = python_blocks(DOCS / page)
+    assert blocks
+    code = "\n".join(blocks)
+    proc = run_block(code, tmp_path, timeout=90)
+    assert proc.returncode == 0, f"docs/{page} code failed:\n--- stderr\n{proc.stderr}"
