@@ -175,12 +175,64 @@ pub mod tree {
     use super::*;
     use crate::error::{Error, Result};
 
-    /// One tree operation.
+    /// One tree operation (RFC 6902).
     #[derive(Clone, Debug, PartialEq)]
     pub enum Op {
         Add(Vec<String>, Value),
         Remove(Vec<String>),
         Replace(Vec<String>, Value),
+        /// Move the value at `from` (second) to `path` (first).
+        Move(Vec<String>, Vec<String>),
+        /// Copy the value at `from` (second) to `path` (first).
+        Copy(Vec<String>, Vec<String>),
+        /// Fail unless the value at `path` equals this.
+        Test(Vec<String>, Value),
+    }
+
+    impl Op {
+        fn name(&self) -> &'static str {
+            match self {
+                Op::Add(..) => "add",
+                Op::Remove(..) => "remove",
+                Op::Replace(..) => "replace",
+                Op::Move(..) => "move",
+                Op::Copy(..) => "copy",
+                Op::Test(..) => "test",
+            }
+        }
+
+        fn path(&self) -> &[String] {
+            match self {
+                Op::Add(p, _) | Op::Remove(p) | Op::Replace(p, _) | Op::Move(p, _) | Op::Copy(p, _) | Op::Test(p, _) => p,
+            }
+        }
+
+        /// The op's `value` (for add/replace/test) or `from` pointer (move/copy) as the
+        /// value of its carrier event.
+        fn payload(&self) -> Value {
+            match self {
+                Op::Add(_, v) | Op::Replace(_, v) | Op::Test(_, v) => v.clone(),
+                Op::Move(_, from) | Op::Copy(_, from) => Value::str(&pointer(from)),
+                Op::Remove(_) => Value::Null,
+            }
+        }
+
+        fn from_parts(name: &str, path: Vec<String>, payload: Option<Value>) -> Result<Op> {
+            let need = |v: Option<Value>| v.ok_or_else(|| Error::Patch(format!("{name:?} operation needs a \"value\"")));
+            let from = |v: Option<Value>| match v {
+                Some(Value::Str(s)) => parse_pointer(&s),
+                _ => Err(Error::Patch(format!("{name:?} operation needs a str \"from\""))),
+            };
+            Ok(match name {
+                "add" => Op::Add(path, need(payload)?),
+                "remove" => Op::Remove(path),
+                "replace" => Op::Replace(path, need(payload)?),
+                "move" => Op::Move(path, from(payload)?),
+                "copy" => Op::Copy(path, from(payload)?),
+                "test" => Op::Test(path, need(payload)?),
+                other => return Err(Error::Patch(format!("unknown JSON Patch operation {other:?}"))),
+            })
+        }
     }
 
     /// RFC 6901 pointer of a path.
@@ -274,6 +326,18 @@ pub mod tree {
         Ok(i)
     }
 
+    fn get<'v>(root: &'v Value, path: &[String]) -> Result<&'v Value> {
+        let mut cur = root;
+        for seg in path {
+            cur = match cur {
+                Value::Map(m) => m.get(seg).ok_or_else(|| Error::Patch(format!("path {} does not exist", pointer(path))))?,
+                Value::List(l) => &l[index(seg, l.len(), false)?],
+                other => return Err(Error::Patch(format!("cannot descend into {} at {}", other.kind(), pointer(path)))),
+            };
+        }
+        Ok(cur)
+    }
+
     fn parent<'v>(root: &'v mut Value, path: &[String]) -> Result<&'v mut Value> {
         let mut cur = root;
         for seg in path {
@@ -295,9 +359,33 @@ pub mod tree {
     /// # Errors
     /// [`Error::Patch`] for a path that does not exist.
     pub fn apply_op(root: &mut Value, op: &Op) -> Result<()> {
-        let (path, value) = match op {
-            Op::Add(p, v) | Op::Replace(p, v) => (p, Some(v)),
-            Op::Remove(p) => (p, None),
+        match op {
+            Op::Move(path, from) => {
+                if path.len() > from.len() && path[..from.len()] == from[..] {
+                    return Err(Error::Patch(format!("cannot move {} into its own child {}", pointer(from), pointer(path))));
+                }
+                let v = get(root, from)?.clone();
+                apply_op(root, &Op::Remove(from.clone()))?;
+                return apply_op(root, &Op::Add(path.clone(), v));
+            }
+            Op::Copy(path, from) => {
+                let v = get(root, from)?.clone();
+                return apply_op(root, &Op::Add(path.clone(), v));
+            }
+            Op::Test(path, expected) => {
+                let v = get(root, path)?;
+                return if v == expected {
+                    Ok(())
+                } else {
+                    Err(Error::Patch(format!("test failed at {}: the value differs", pointer(path))))
+                };
+            }
+            _ => {}
+        }
+        let path = op.path();
+        let value = match op {
+            Op::Add(_, v) | Op::Replace(_, v) => Some(v),
+            _ => None,
         };
         let Some((last, head)) = path.split_last() else {
             return match op {
@@ -337,18 +425,13 @@ pub mod tree {
         Ok(())
     }
 
-    /// A tree patch is carried as `set` events: `id` = JSON pointer, `prop` = operation.
+    /// A tree patch is carried as `set` events: `id` = JSON pointer of the target,
+    /// `prop` = operation, `value` = the value (add/replace/test) or the `from` pointer
+    /// (move/copy).
     pub fn ops_to_patch(ops: Vec<Op>) -> Patch {
         Patch::from_events(
             ops.into_iter()
-                .map(|op| {
-                    let (name, path, value) = match op {
-                        Op::Add(p, v) => ("add", p, v),
-                        Op::Remove(p) => ("remove", p, Value::Null),
-                        Op::Replace(p, v) => ("replace", p, v),
-                    };
-                    Event::Set { id: Arc::from(pointer(&path)), prop: name.to_string(), value }
-                })
+                .map(|op| Event::Set { id: Arc::from(pointer(op.path())), prop: op.name().to_string(), value: op.payload() })
                 .collect(),
         )
     }
@@ -362,18 +445,58 @@ pub mod tree {
             .events()
             .iter()
             .map(|e| match e {
-                Event::Set { id, prop, value } => {
-                    let path = parse_pointer(id)?;
-                    match prop.as_str() {
-                        "add" => Ok(Op::Add(path, value.clone())),
-                        "remove" => Ok(Op::Remove(path)),
-                        "replace" => Ok(Op::Replace(path, value.clone())),
-                        other => Err(Error::Patch(format!("unknown tree operation {other:?}"))),
-                    }
-                }
+                Event::Set { id, prop, value } => Op::from_parts(prop, parse_pointer(id)?, Some(value.clone())),
                 other => Err(Error::Patch(format!("a {:?} event is not a tree operation (this is a document patch)", other.kind()))),
             })
             .collect()
+    }
+
+    /// RFC 6902 operations (`{"op", "path", "value" | "from"}` maps).
+    ///
+    /// # Errors
+    /// [`Error::Patch`] if the patch holds document events.
+    pub fn to_json_patch(patch: &Patch) -> Result<Vec<Value>> {
+        Ok(patch_to_ops(patch)?
+            .into_iter()
+            .map(|op| {
+                let mut m = IndexMap::new();
+                m.insert("op".to_string(), Value::str(op.name()));
+                m.insert("path".to_string(), Value::str(&pointer(op.path())));
+                match &op {
+                    Op::Add(..) | Op::Replace(..) | Op::Test(..) => {
+                        m.insert("value".to_string(), op.payload());
+                    }
+                    Op::Move(..) | Op::Copy(..) => {
+                        m.insert("from".to_string(), op.payload());
+                    }
+                    Op::Remove(_) => {}
+                }
+                Value::Map(m)
+            })
+            .collect())
+    }
+
+    /// A tree patch from RFC 6902 operations (all six: add, remove, replace, move, copy,
+    /// test).
+    ///
+    /// # Errors
+    /// [`Error::Patch`] for a malformed operation.
+    pub fn from_json_patch(ops: &[Value]) -> Result<Patch> {
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            let Value::Map(m) = op else {
+                return Err(Error::Patch(format!("a JSON Patch operation must be a map, got {}", op.kind())));
+            };
+            let (Some(Value::Str(name)), Some(Value::Str(path))) = (m.get("op"), m.get("path")) else {
+                return Err(Error::Patch("a JSON Patch operation needs str \"op\" and \"path\"".into()));
+            };
+            let payload = match &**name {
+                "move" | "copy" => m.get("from").cloned(),
+                _ => m.get("value").cloned(),
+            };
+            out.push(Op::from_parts(name, parse_pointer(path)?, payload)?);
+        }
+        Ok(ops_to_patch(out))
     }
 
     /// A tree patch turning `a` into `b`.
@@ -391,52 +514,5 @@ pub mod tree {
             apply_op(&mut out, &op)?;
         }
         Ok(out)
-    }
-
-    /// RFC 6902 operations (`{"op", "path", "value"}` maps).
-    pub fn to_json_patch(patch: &Patch) -> Result<Vec<Value>> {
-        Ok(patch_to_ops(patch)?
-            .into_iter()
-            .map(|op| {
-                let mut m = IndexMap::new();
-                let (name, path, value) = match op {
-                    Op::Add(p, v) => ("add", p, Some(v)),
-                    Op::Remove(p) => ("remove", p, None),
-                    Op::Replace(p, v) => ("replace", p, Some(v)),
-                };
-                m.insert("op".to_string(), Value::str(name));
-                m.insert("path".to_string(), Value::str(&pointer(&path)));
-                if let Some(v) = value {
-                    m.insert("value".to_string(), v);
-                }
-                Value::Map(m)
-            })
-            .collect())
-    }
-
-    /// A tree patch from RFC 6902 operations (`add`, `remove`, `replace`; `move`, `copy`
-    /// and `test` are not supported).
-    ///
-    /// # Errors
-    /// [`Error::Patch`] for a malformed or unsupported operation.
-    pub fn from_json_patch(ops: &[Value]) -> Result<Patch> {
-        let mut out = Vec::with_capacity(ops.len());
-        for op in ops {
-            let Value::Map(m) = op else {
-                return Err(Error::Patch(format!("a JSON Patch operation must be a map, got {}", op.kind())));
-            };
-            let (Some(Value::Str(name)), Some(Value::Str(path))) = (m.get("op"), m.get("path")) else {
-                return Err(Error::Patch("a JSON Patch operation needs str \"op\" and \"path\"".into()));
-            };
-            let path = parse_pointer(path)?;
-            let value = || m.get("value").cloned().ok_or_else(|| Error::Patch(format!("{name:?} operation needs a \"value\"")));
-            out.push(match &**name {
-                "add" => Op::Add(path, value()?),
-                "remove" => Op::Remove(path),
-                "replace" => Op::Replace(path, value()?),
-                other => return Err(Error::Patch(format!("JSON Patch operation {other:?} is not supported (only add, remove, replace)"))),
-            });
-        }
-        Ok(ops_to_patch(out))
     }
 }
