@@ -1,0 +1,14 @@
+"""The Renderer base class (glyph renderers, axes, grids and annotations are renderers)."""
+
+from __future__ import annotations
+
+from docsync.model import Model
+from docsync.properties import Bool, Enum
+
+__all__ = ["Renderer"]
+
+
+class Renderer(Model):
+    __abstract__ = True
+    visible = Bool(True)
+    level = Enum("image", "underlay", "glyph", "guide", "annotation", "overlay", default="glyph")
