@@ -485,8 +485,9 @@ export class ModelMirror {
       return; // same primitive: nothing to sync (BokehJS does the same)
     }
     this._store(prop, raw);
-    this._notify({ prop, kind: "set", old, origin: options.origin ?? "local" });
+    // Queue the change before listeners run, so changes they make (CustomJS) follow it.
     if (options.send !== false) this.doc._localSet(this, prop, raw, prev);
+    this._notify({ prop, kind: "set", old, origin: options.origin ?? "local" });
   }
 
   /**

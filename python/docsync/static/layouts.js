@@ -15,7 +15,8 @@ class BoxView extends View {
     this.el.classList.add("docsync-box", `docsync-${this.constructor.direction}`);
     const spacing = () => {
       const s = this.model.get("spacing");
-      this.el.style.gap = typeof s === "number" ? `${s}px` : "";
+      // Bokeh's default spacing is 0 but its widgets carry margins; 0 keeps our default gap.
+      this.el.style.gap = typeof s === "number" && s > 0 ? `${s}px` : "";
     };
     spacing();
     this.listen("spacing", spacing);
@@ -48,7 +49,7 @@ export class GridBoxView extends View {
     const spacing = () => {
       const s = this.model.get("spacing");
       if (Array.isArray(s)) this.el.style.gap = `${Number(s[0]) || 0}px ${Number(s[1]) || 0}px`;
-      else this.el.style.gap = typeof s === "number" ? `${s}px` : "";
+      else this.el.style.gap = typeof s === "number" && s > 0 ? `${s}px` : "";
     };
     spacing();
     this.listen("spacing", spacing);

@@ -46,7 +46,7 @@ export class View {
     const el = document.createElement(this.constructor.tagName);
     el.dataset.modelId = model.id;
     el.dataset.modelType = model.type;
-    el.classList.add("docsync-view", `docsync-${kebab(model.type)}`);
+    el.classList.add("docsync-view", `docsync-type-${kebab(model.type)}`);
     this.el = el;
   }
 
