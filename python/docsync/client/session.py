@@ -222,6 +222,7 @@ class ClientSession:
         self._closed = threading.Event()
         self._closing = False
         self._want_resync = False
+        self._reconnects = 0  # successful reconnections (for tests and debugging)
         self._error: BaseException | None = None
         self._state = "new"
 
@@ -378,7 +379,7 @@ class ClientSession:
                     request,
                     max_message_size=self._max_message_size,
                     ping_interval=self._ping_interval,
-                    ping_timeout=None if self._ping_interval is None else 3 * self._ping_interval,
+                    ping_timeout=self._ping_interval,
                 ),
                 self._connect_timeout + self._handshake_timeout,
             )
@@ -455,6 +456,8 @@ class ClientSession:
             )
         if code == 4000:
             return ProtocolError(f"the server at {where} closed the connection: malformed message ({reason})")
+        if code is None:
+            return ConnectionRefusedByServer(f"the connection to {where} was lost")
         what = "during the handshake" if during_handshake else ""
         return ConnectionRefusedByServer(
             f"the server at {where} closed the connection {what} (code {code}{': ' + reason if reason else ''})".replace(
@@ -730,6 +733,7 @@ class ClientSession:
                 await asyncio.sleep(delay)
                 continue
             self._state = "connected"
+            self._reconnects += 1
             log.info("docsync client: reconnected to %s (session %s)", self._app_url, self._id)
             return True
         await self._fail(
@@ -849,6 +853,7 @@ class ClientSession:
         """Deliver pending local changes (waiting up to ``timeout``), then disconnect."""
         if self._closed.is_set():
             return
+        self._scheduler.clear()
         if self._ready and self._worker is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.flush_async(), timeout)
@@ -892,10 +897,11 @@ class ClientSession:
             self._loop.create_task(self.aclose(timeout))
             return
         if self._worker is not None and self._worker.in_thread():
-            # from a periodic / on_change callback: don't wait on our own thread
-            asyncio.run_coroutine_threadsafe(self.aclose(0.0), self._loop)
-            self._state = "closed"
-            self._closed.set()
+            # from a periodic / on_change callback: don't wait on our own thread; close
+            # after this job, once its changes are flushed and delivered
+            loop = self._loop
+            self._scheduler.clear()  # no more callbacks once closing
+            self._worker.submit(lambda: asyncio.run_coroutine_threadsafe(self.aclose(timeout), loop))
             return
         self._sync(self.aclose(timeout), "close()")
 

@@ -1,0 +1,138 @@
+"""Python client round trip: a change made by one client → server → a second client.
+
+    .venv/bin/python benches/bench_client.py [--changes 1000] [--url http://127.0.0.1:5006/]
+
+Without ``--url`` a ``docsync serve`` subprocess is started on 127.0.0.1 (port 0). Client A
+pushes a document holding a Slider; client B pulls the same session. Each of the
+``--changes`` changes sets ``slider.value`` in A (through ``add_next_tick_callback``, the
+thread-safe way to change a session's document) and is timed until B's ``on_change``
+fires. The script checks its own result (every change arrived, in order, once) and prints
+the median, p90, p99 and max in milliseconds, plus a JSON line for the benchmark report.
+docsync only; the benchmark suite adds bokeh.client beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+
+
+def start_server() -> tuple[subprocess.Popen[str], str]:
+    cmd = [
+        sys.executable, "-c", "import sys; from docsync.command import main; main(sys.argv[1:])",
+        "serve", "--address", "127.0.0.1", "--port", "0", "--log-level", "warning",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        m = re.search(r"docsync: serving (http://\S+)", line)
+        if m:
+            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+            return proc, m.group(1)
+        if time.monotonic() > deadline:
+            break
+    proc.kill()
+    raise SystemExit("docsync serve did not start:\n" + "".join(lines))
+
+
+def percentile(values: list[float], q: float) -> float:
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))
+    return s[k]
+
+
+def round_trip(url: str, changes: int, warmup: int = 50) -> dict[str, Any]:
+    from docsync.client import pull_session, push_session
+    from docsync.document import Document
+    from docsync.models import Slider
+
+    doc = Document()
+    slider = Slider(start=0, end=10 * changes, value=-1, name="s")
+    doc.add_root(slider)
+    a = push_session(doc, url=url)
+    b = pull_session(a.id, url=url)
+    remote = b.document.select_one({"name": "s"})
+    arrived = threading.Event()
+    received: list[float] = []
+
+    def on_value(attr: str, old: Any, new: Any) -> None:
+        received.append(new)
+        arrived.set()
+
+    remote.on_change("value", on_value)
+    times: list[float] = []
+    try:
+        for i in range(warmup + changes):
+            arrived.clear()
+            value = float(i)
+            t0 = time.perf_counter()
+            doc.add_next_tick_callback(lambda value=value: setattr(slider, "value", value))
+            if not arrived.wait(10):
+                raise SystemExit(f"change {i} did not arrive within 10 s")
+            if i >= warmup:
+                times.append((time.perf_counter() - t0) * 1000.0)
+        a.force_roundtrip()
+        b.force_roundtrip()
+    finally:
+        b.close()
+        a.close()
+    expected = [float(i) for i in range(warmup + changes)]
+    ok = received == expected
+    return {
+        "bench": "client_round_trip",
+        "system": "docsync",
+        "changes": changes,
+        "median_ms": statistics.median(times),
+        "p90_ms": percentile(times, 90),
+        "p99_ms": percentile(times, 99),
+        "max_ms": max(times),
+        "mean_ms": statistics.fmean(times),
+        "correct": ok,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--changes", type=int, default=1000)
+    parser.add_argument("--url", default=None, help="an already running server (default: start one)")
+    args = parser.parse_args()
+    proc = None
+    url = args.url
+    if url is None:
+        proc, url = start_server()
+    try:
+        r = round_trip(url, args.changes)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+    print(
+        f"docsync client round trip over {r['changes']} changes: median {r['median_ms']:.2f} ms, "
+        f"p90 {r['p90_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.2f} ms "
+        f"({'every change arrived once, in order' if r['correct'] else 'WRONG: changes lost or repeated'})"
+    )
+    print(json.dumps(r))
+    if not r["correct"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,375 @@
+"""docsync.client against a real `docsync serve` on 127.0.0.1 (port 0)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from docsync.client import ClientSession, pull_session, pull_session_async, push_session, push_session_async
+from docsync.errors import ConnectionRefusedByServer, SessionExpiredError
+
+from client_helpers import ROOT, Server, wait_for
+
+
+def _doc_with_slider(value: float = 0.5) -> tuple[Any, Any]:
+    from docsync.document import Document
+    from docsync.models import Slider
+
+    doc = Document()
+    slider = Slider(start=0, end=10, value=value, name="s")
+    doc.add_root(slider)
+    return doc, slider
+
+
+def _model(doc: Any, type_name: str) -> Any:
+    found = [m for m in doc.models if type(m).__name__ == type_name]
+    assert found, f"no {type_name} in {[type(m).__name__ for m in doc.models]}"
+    return found[0]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --------------------------------------------------------------------------- the seed
+
+
+def _browser_recorder(tmp_path: Path) -> tuple[str, Path]:
+    """A BROWSER command that records the URL it is asked to open."""
+    log = tmp_path / "opened.txt"
+    script = tmp_path / "browser.sh"
+    script.write_text(f'#!/bin/sh\necho "$1" >> "{log}"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script), log
+
+
+def _run_example(name: str, server: Server, tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    """Run examples/client/<name> unchanged, with "default" meaning the test server."""
+    browser, opened = _browser_recorder(tmp_path)
+    runner = textwrap.dedent(
+        f"""
+        import runpy, docsync.client._urls as u
+        u.DEFAULT_URL = {server.root!r}
+        runpy.run_path({str(ROOT / 'examples' / 'client' / name)!r}, run_name="__main__")
+        """
+    )
+    env = {**os.environ, "BROWSER": browser, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", runner], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    return proc, opened
+
+
+def test_output_server_example_pushes_the_circle(server: Server, tmp_path: Path) -> None:
+    proc, opened = _run_example("output_server.py", server, tmp_path)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert opened.read_text().split() == [f"{server.root}?docsync-session-id=hover"]
+    with pull_session("hover", url=server.root) as session:
+        doc = session.document
+        plot = _model(doc, "Plot") if any(type(m).__name__ == "Plot" for m in doc.models) else _model(doc, "Figure")
+        assert plot.title is not None
+        circle = _model(doc, "Circle")
+        renderer = next(m for m in doc.models if type(m).__name__ == "GlyphRenderer" and m.glyph is circle)
+        data = renderer.data_source.data
+        assert list(data[circle.x if isinstance(circle.x, str) else "x"]) == [1, 2, 3]
+        assert list(data[circle.y if isinstance(circle.y, str) else "y"]) == [4, 5, 6]
+
+
+def test_animated_example_updates_y_and_alpha_every_50ms(server: Server, tmp_path: Path) -> None:
+    proc, opened = _run_example("animated_push.py", server, tmp_path)
+    try:
+        url = wait_for(lambda: opened.exists() and opened.read_text().strip(), 30, "session.show()")
+        assert url.startswith(server.root + "?docsync-session-id=")
+        session_id = url.split("=", 1)[1]
+        with pull_session(session_id, url=server.root) as watcher:
+            doc = watcher.document
+            line = max((m for m in doc.models if type(m).__name__ == "Line"), key=lambda g: g.line_width)
+            renderer = next(m for m in doc.models if type(m).__name__ == "GlyphRenderer" and m.glyph is line)
+            source = renderer.data_source
+            seen: list[tuple[float, float]] = []
+
+            def on_alpha(attr: str, old: Any, new: Any) -> None:
+                seen.append((time.monotonic(), new))
+
+            line.on_change("line_alpha", on_alpha)
+            y_changes: list[float] = []
+            source.on_change("data", lambda attr, old, new: y_changes.append(time.monotonic()))
+            wait_for(lambda: len(seen) >= 12 and len(y_changes) >= 12, 15, "animation updates")
+            watcher.force_roundtrip()
+            # every ~50 ms (bounded loosely: this checks the cadence, not speed)
+            span = seen[-1][0] - seen[1][0]
+            assert 0.02 < span / (len(seen) - 2) < 0.25
+            # y and line_alpha are consistent with one step of the cosine driver
+            x = np.linspace(0, 4 * np.pi, 80)
+            alpha = line.line_alpha
+            step = (1 - alpha) / 0.8
+            ys = np.asarray(source.data["y"])
+            assert np.allclose(np.abs(ys), np.abs(np.sin(x)) * step, atol=0.2)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+
+
+# --------------------------------------------------------------------------- sync
+
+
+def test_push_then_pull_sees_the_document(server: Server) -> None:
+    doc, slider = _doc_with_slider(3.0)
+    with push_session(doc, url=server.root) as pusher:
+        assert pusher.connected
+        assert pusher.document is doc
+        with pull_session(pusher.id, url=server.root) as puller:
+            remote = puller.document.select_one({"name": "s"})
+            assert remote is not None and remote.value == 3.0
+            assert remote.id == slider.id
+
+
+def test_change_reaches_others_once_and_is_not_echoed(server: Server) -> None:
+    doc, slider = _doc_with_slider()
+    calls: dict[str, list[Any]] = {"a": [], "b": [], "c": []}
+    slider.on_change("value", lambda attr, old, new: calls["a"].append(new))
+    with push_session(doc, url=server.root) as a, pull_session(a.id, url=server.root) as b, pull_session(
+        a.id, url=server.root
+    ) as c:
+        for name, s in (("b", b), ("c", c)):
+            s.document.select_one({"name": "s"}).on_change("value", lambda attr, old, new, n=name: calls[n].append(new))
+        slider.value = 7.0
+        a.force_roundtrip()
+        wait_for(lambda: calls["b"] and calls["c"], 10, "the change at b and c")
+        for s in (a, b, c):
+            s.force_roundtrip()
+        assert calls == {"a": [7.0], "b": [7.0], "c": [7.0]}
+        # and back: b's change reaches a and c, once
+        b.document.select_one({"name": "s"}).value = 2.0
+        b.force_roundtrip()
+        wait_for(lambda: slider.value == 2.0, 10, "b's change at a")
+        for s in (a, b, c):
+            s.force_roundtrip()
+        assert calls == {"a": [7.0, 2.0], "b": [7.0, 2.0], "c": [7.0, 2.0]}
+
+
+def test_streamed_rows_fire_on_change_on_the_clients_copy(server: Server) -> None:
+    from docsync.document import Document
+    from docsync.models import ColumnDataSource
+
+    doc = Document()
+    source = ColumnDataSource(data={"x": np.arange(3.0)}, name="src")
+    doc.add_root(source)
+    with push_session(doc, url=server.root) as a, pull_session(a.id, url=server.root) as b:
+        remote = b.document.select_one({"name": "src"})
+        fired: list[int] = []
+        remote.on_change("data", lambda attr, old, new: fired.append(len(remote.data["x"])))
+        for i in range(5):
+            doc.add_next_tick_callback(lambda i=i: source.stream({"x": np.array([10.0 + i])}))
+            a.force_roundtrip()
+        b.force_roundtrip()
+        wait_for(lambda: len(remote.data["x"]) == 8, 10, "streamed rows")
+        assert fired and fired[-1] == 8
+        assert list(remote.data["x"]) == [0, 1, 2, 10, 11, 12, 13, 14]
+
+
+def test_periodic_callback_runs_and_close_from_a_callback_ends_the_loop(server: Server) -> None:
+    doc, slider = _doc_with_slider(0.0)
+    session = push_session(doc, url=server.root)
+    ticks: list[float] = []
+
+    def tick() -> None:
+        ticks.append(time.monotonic())
+        slider.value = float(len(ticks))
+        if len(ticks) == 5:
+            session.close()
+
+    doc.add_periodic_callback(tick, 20)
+    t0 = time.monotonic()
+    session.loop_until_closed()
+    assert len(ticks) == 5 and time.monotonic() - t0 < 10
+    assert not session.connected
+
+
+def test_sessions_in_several_threads(server: Server) -> None:
+    errors: list[BaseException] = []
+    results: list[float] = []
+
+    def worker(i: int) -> None:
+        try:
+            doc, slider = _doc_with_slider(float(i))
+            with push_session(doc, url=server.root) as s, pull_session(s.id, url=server.root) as p:
+                slider.value = i + 0.5
+                s.force_roundtrip()
+                p.force_roundtrip()
+                results.append(p.document.select_one({"name": "s"}).value)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert sorted(results) == [0.5, 1.5, 2.5, 3.5]
+
+
+def test_sync_api_inside_a_running_event_loop(server: Server) -> None:
+    async def main() -> float:
+        doc, _ = _doc_with_slider(4.0)
+        with push_session(doc, url=server.root) as s:  # no "event loop already running"
+            with pull_session(s.id, url=server.root) as p:
+                return float(p.document.select_one({"name": "s"}).value)
+
+    assert asyncio.run(main()) == 4.0
+
+
+def test_async_api(server: Server) -> None:
+    async def main() -> list[float]:
+        doc, slider = _doc_with_slider(1.0)
+        async with await push_session_async(doc, url=server.root) as a:
+            async with await pull_session_async(a.id, url=server.root) as b:
+                remote = b.document.select_one({"name": "s"})
+                got: list[float] = []
+                remote.on_change("value", lambda attr, old, new: got.append(new))
+                slider.value = 9.0
+                await a.force_roundtrip_async()
+                await b.force_roundtrip_async()
+                info = await b.request_server_info_async()
+                assert info["session_id"] == a.id
+                return got
+
+    assert asyncio.run(main()) == [9.0]
+
+
+def test_server_info_and_show(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    import webbrowser
+
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url, new=0, autoraise=True: opened.append(url) or True)
+    doc, slider = _doc_with_slider()
+    with push_session(doc, session_id="shown", url=server.root) as s:
+        info = s.request_server_info()
+        assert info["session_id"] == "shown"
+        assert isinstance(info["protocol"], int)
+        s.show()
+    assert opened == [f"{server.root}?docsync-session-id=shown"]
+
+
+# --------------------------------------------------------------------------- network
+
+
+def test_resume_after_a_dropped_connection(server: Server) -> None:
+    doc, slider = _doc_with_slider(1.0)
+    with push_session(doc, url=server.root) as a, pull_session(a.id, url=server.root) as b:
+        remote = b.document.select_one({"name": "s"})
+        a._drop_connection()
+        wait_for(lambda: not a.connected, 5, "the drop")
+        remote.value = 6.0  # while a is away
+        b.force_roundtrip()
+        wait_for(lambda: a.connected, 10, "a reconnected")
+        a.force_roundtrip()
+        assert slider.value == 6.0
+        # and a's own changes after the resume still flow
+        slider.value = 8.0
+        a.force_roundtrip()
+        b.force_roundtrip()
+        wait_for(lambda: remote.value == 8.0, 5, "a's change at b")
+
+
+def test_server_restart_ends_the_session_with_expired(start_server: Any) -> None:
+    first = start_server()
+    port = first.port
+    doc, slider = _doc_with_slider()
+    session = push_session(doc, url=first.root, reconnect_timeout=20)
+    first.stop()
+    start_server(port=port)
+    t0 = time.monotonic()
+    with pytest.raises(SessionExpiredError) as info:
+        session.loop_until_closed()
+    assert time.monotonic() - t0 < 20
+    assert session.id in str(info.value) and f"127.0.0.1:{port}" in str(info.value)
+    assert not session.connected
+
+
+def test_server_gone_for_good_is_a_clear_error(start_server: Any) -> None:
+    server = start_server()
+    doc, _ = _doc_with_slider()
+    session = push_session(doc, url=server.root, reconnect_timeout=1.0)
+    server.stop()
+    with pytest.raises(ConnectionRefusedByServer, match="could not reconnect"):
+        session.loop_until_closed()
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_no_server_is_a_prompt_clear_error() -> None:
+    url = f"http://127.0.0.1:{_free_port()}/"
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionRefusedByServer) as info:
+        pull_session(url=url)
+    assert time.monotonic() - t0 < 3
+    assert url in str(info.value) and "connection refused" in str(info.value)
+
+
+def test_wrong_app_path_names_the_url(server: Server) -> None:
+    with pytest.raises(ConnectionRefusedByServer, match="404") as info:
+        pull_session(url=server.root, app_path="nope")
+    assert f"{server.root}nope" in str(info.value)
+
+
+def test_refused_host(start_server: Any) -> None:
+    server = start_server("--host", "example.com:80")
+    with pytest.raises(ConnectionRefusedByServer, match="refused") as info:
+        pull_session(url=server.root)
+    assert server.root in str(info.value)
+
+
+def test_signed_session_ids(start_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from docsync.server.tokens import generate_secret_key
+
+    key = generate_secret_key()
+    server = start_server(env={"DOCSYNC_SECRET_KEY": key})
+    doc, _ = _doc_with_slider(2.0)
+    # without the key in the client's environment: refused, with a reason
+    with pytest.raises(ConnectionRefusedByServer, match="refused"):
+        push_session(doc, url=server.root)
+    monkeypatch.setenv("DOCSYNC_SECRET_KEY", key)
+    with pytest.raises(ValueError, match="signed"):
+        push_session(doc, session_id="plain", url=server.root)
+    with push_session(doc, url=server.root) as s:
+        assert "." in s.id
+        with pull_session(s.id, url=server.root) as p:
+            assert p.document.select_one({"name": "s"}).value == 2.0
+
+
+def test_urls() -> None:
+    from docsync.client import _urls
+
+    assert _urls.app_url() == "http://localhost:5006/"
+    assert _urls.app_url("default", "/myapp") == "http://localhost:5006/myapp"
+    assert _urls.app_url("http://h:1/pre/", "app/") == "http://h:1/pre/app"
+    assert _urls.app_url("ws://h:1/app/ws") == "http://h:1/app"
+    assert _urls.websocket_url("https://h/app", "T") == "wss://h/app/ws?docsync-token=T"
+    assert _urls.websocket_url("http://h:1/", "T") == "ws://h:1/ws?docsync-token=T"
+    assert _urls.page_url("http://h:1/", "hover") == "http://h:1/?docsync-session-id=hover"
+    with pytest.raises(ValueError, match="ftp://x"):
+        _urls.app_url("ftp://x")
+
+
+def test_constructing_without_connecting_does_nothing() -> None:
+    s = ClientSession("abc", url="http://127.0.0.1:1/app")
+    assert not s.connected and s.page_url == "http://127.0.0.1:1/app?docsync-session-id=abc"
+    s.close()
