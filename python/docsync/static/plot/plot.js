@@ -34,6 +34,9 @@ const list = (v) => (Array.isArray(v) ? v.filter(Boolean) : []);
 const isModel = (v) => v != null && typeof v === "object" && typeof v.on === "function" && typeof v.get === "function";
 
 export class PlotView extends View {
+  // the plot sizes itself (width/height/sizing_mode drive the canvas)
+  static ownSizing = true;
+
   render() {
     if (!this._built) this._build();
     this._structureDirty = true;
@@ -52,7 +55,7 @@ export class PlotView extends View {
     this.wrap.className = "docsync-plot-canvas-wrap";
     this.canvas = document.createElement("canvas");
     this.canvas.className = "docsync-plot-canvas";
-    this.ctx = this.canvas.getContext("2d");
+    this.g2d = this.canvas.getContext("2d");
     this.index = document.createElement("div");
     this.index.className = "docsync-plot-models";
     this.index.hidden = true;
@@ -323,7 +326,7 @@ export class PlotView extends View {
     const p = this.model;
     const [W, H] = this._size();
     this._resizeCanvas(W, H);
-    const ctx = this.ctx;
+    const ctx = this.g2d;
     const dpr = this.dpr;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
@@ -495,7 +498,7 @@ export class PlotView extends View {
       },
       xm,
       ym,
-      ctx: this.ctx,
+      ctx: this.g2d,
       frame,
       dpr: this.dpr,
       cache: st.cache,
@@ -512,7 +515,7 @@ export class PlotView extends View {
 
   _panels(mappers) {
     const p = this.model;
-    const ctx = this.ctx;
+    const ctx = this.g2d;
     const panels = { left: [], right: [], above: [], below: [] };
     for (const side of ["left", "right", "above", "below"]) {
       for (const m of list(prop(p, side, []))) {
@@ -686,14 +689,17 @@ export class PlotView extends View {
     this._sendEvent("tap", { x: this.xm.invert(sx), y: this.ym.invert(sy), sx, sy });
   }
 
+  /** UI event: js_event_callbacks run; Python gets it unless the model lists its subscriptions without it. */
   _sendEvent(name, data) {
     const m = this.model;
+    let send = true;
     if (typeof m.has === "function" && m.has("subscribed_events")) {
       const subs = prop(m, "subscribed_events", []) || [];
-      if (!subs.includes(name)) return;
+      send = subs.includes(name);
     }
     try {
-      if (m.doc && typeof m.doc.sendEvent === "function") m.doc.sendEvent(m, name, data);
+      if (typeof this.emitEvent === "function") this.emitEvent(name, data, { send });
+      else if (send && m.doc && typeof m.doc.sendEvent === "function") m.doc.sendEvent(m, name, data);
     } catch (err) {
       console.warn("docsync plot: could not send", name, err);
     }
@@ -735,7 +741,7 @@ export class PlotView extends View {
 
   /** RGBA of the canvas at a CSS pixel position (device pixels are sampled at the centre). */
   pixelAt(sx, sy) {
-    const d = this.ctx.getImageData(Math.floor(sx * this.dpr), Math.floor(sy * this.dpr), 1, 1).data;
+    const d = this.g2d.getImageData(Math.floor(sx * this.dpr), Math.floor(sy * this.dpr), 1, 1).data;
     return [d[0], d[1], d[2], d[3]];
   }
 }
