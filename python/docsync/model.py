@@ -378,6 +378,10 @@ class Model(metaclass=MetaModel):
             current[event] = lst
             self.js_property_callbacks = current
         else:
+            from docsync.events import _events
+
+            if event not in _events:
+                raise self._unknown(event)
             self.js_on_event(event, *callbacks)
 
     def js_on_event(self, event: "str | type[Event]", *callbacks: Any) -> None:

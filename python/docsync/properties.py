@@ -1005,8 +1005,11 @@ class DataSpec(Property):
         return self.value_type.from_engine(value, doc)
 
     def wrap(self, owner: Any, value: Any) -> Any:
-        if isinstance(value, dict) and len(value) == 1 and "field" in value:
-            return value["field"]
+        if isinstance(value, dict) and len(value) == 1:
+            if "field" in value:
+                return value["field"]
+            if "value" in value:
+                return value["value"]
         return value
 
 
