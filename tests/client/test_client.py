@@ -62,8 +62,8 @@ def _run_example(name: str, server: Server, tmp_path: Path) -> tuple[subprocess.
     browser, opened = _browser_recorder(tmp_path)
     runner = textwrap.dedent(
         f"""
-        import runpy, docsync.client._urls as u
-        u.DEFAULT_URL = {server.root!r}
+        import runpy, docsync.client._urls as u, docsync.io as io
+        u.DEFAULT_URL = io.DEFAULT_SERVER_URL = {server.root!r}
         runpy.run_path({str(ROOT / 'examples' / 'client' / name)!r}, run_name="__main__")
         """
     )
