@@ -113,7 +113,9 @@ class AppSessions:
         ctx._session = weakref.ref(session)
         await self.run_hook("on_session_created", ctx, session)
         if run_code:
-            await session.queue.run(lambda: session.run_in_document(lambda: self.app.run_code(session)))
+            await session.queue.run(
+                lambda: session.run_in_document(lambda: self.app.run_code(session), publish=False)
+            )
         self.sessions[session_id] = session
         self.metrics.inc("docsync_sessions_created_total", app=self.app.name)
         log.debug("session %s of app %s created in %.1f ms", session_id, self.app.name or "/", (time.perf_counter() - t0) * 1e3)
@@ -144,11 +146,12 @@ class AppSessions:
         doomed = [
             s for s in self.sessions.values() if not s.connections and now - s.last_detached > unused_lifetime_s
         ]
-        for s in doomed:
-            await self.destroy(s)
-        if doomed:
-            gc.collect()
-        return len(doomed)
+        count = len(doomed)
+        while doomed:
+            await self.destroy(doomed.pop())
+        if count:
+            gc.collect()  # sessions hold cycles (document <-> models <-> callbacks)
+        return count
 
     async def destroy_all(self) -> None:
         for s in list(self.sessions.values()):

@@ -339,13 +339,15 @@ class ServerSession:
         finally:
             _current.context = prev
 
-    def run_in_document(self, fn: Callable[[], Any], what: str = "app code") -> Any:
-        """Run ``fn`` with curdoc() set to this session's document, then flush.
+    def run_in_document(self, fn: Callable[[], Any], what: str = "app code", publish: bool = True) -> Any:
+        """Run ``fn`` with curdoc() set to this session's document, then flush (and
+        send the changes, unless ``publish`` is false: the app code that builds a new
+        session's document is not a change anybody needs, the snapshot has it).
         Exceptions are logged with their traceback and swallowed (the session lives on).
         Must be called from a job of this session's queue."""
-        return self._run_callback(fn, what)
+        return self._run_callback(fn, what, publish)
 
-    def _run_callback(self, fn: Callable[[], Any], what: str) -> Any:
+    def _run_callback(self, fn: Callable[[], Any], what: str, publish: bool = True) -> Any:
         if self.destroyed:
             return None
         t0 = time.perf_counter()
@@ -361,7 +363,11 @@ class ServerSession:
         finally:
             self.metrics.inc("docsync_callback_seconds_total", time.perf_counter() - t0, app=self.app_name)
             self.metrics.inc("docsync_callbacks_total", app=self.app_name)
-        self._flush_and_publish()
+        if publish:
+            self._flush_and_publish()
+        else:
+            with contextlib.suppress(Exception):
+                self.handle.flush()
         return result
 
     def _flush_and_publish(self) -> None:
