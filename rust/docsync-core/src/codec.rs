@@ -30,13 +30,17 @@ pub const DEFAULT_MAX_SIZE: usize = 20 * 1024 * 1024;
 pub const DEFAULT_MAX_DEPTH: usize = 64;
 /// Most dimensions a typed array may have on the wire.
 pub const MAX_NDIM: usize = 8;
+/// Hard cap on `Limits::max_depth`: the decoder recurses once per level, and this keeps
+/// its stack use well under the smallest thread stacks (whatever limit a caller asks for).
+pub const HARD_MAX_DEPTH: usize = 512;
 
 /// Limits enforced while decoding untrusted bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest accepted message, in bytes.
     pub max_size: usize,
-    /// Deepest accepted nesting of lists, maps and ext values (the top level is depth 1).
+    /// Deepest accepted nesting of lists, maps and ext values (the top level is depth 1);
+    /// capped at [`HARD_MAX_DEPTH`].
     pub max_depth: usize,
 }
 
@@ -540,7 +544,7 @@ impl<'a> Decoder<'a> {
                 limits.max_size
             )));
         }
-        Ok(Decoder { bytes, pos: 0, source, max_depth: limits.max_depth })
+        Ok(Decoder { bytes, pos: 0, source, max_depth: limits.max_depth.min(HARD_MAX_DEPTH) })
     }
 
     fn decode_all(mut self) -> Result<Value> {
@@ -599,14 +603,40 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
+    /// The recursive path (containers) is kept apart from the scalar decoding so that
+    /// each nesting level costs little stack, even in debug builds.
     fn value(&mut self, depth: usize) -> Result<Value> {
         self.depth_check(depth)?;
-        let at = self.pos;
         let b = self.u8("a value")?;
+        match b {
+            0x80..=0x8f => self.map((b & 0x0f) as usize, depth),
+            0x90..=0x9f => self.list((b & 0x0f) as usize, depth),
+            0xdc => {
+                let n = self.len16("array length")?;
+                self.list(n, depth)
+            }
+            0xdd => {
+                let n = self.len32("array length")?;
+                self.list(n, depth)
+            }
+            0xde => {
+                let n = self.len16("map length")?;
+                self.map(n, depth)
+            }
+            0xdf => {
+                let n = self.len32("map length")?;
+                self.map(n, depth)
+            }
+            _ => self.scalar(b, depth),
+        }
+    }
+
+    /// Everything but lists and maps (`b` is the marker byte, already consumed).
+    #[inline(never)]
+    fn scalar(&mut self, b: u8, depth: usize) -> Result<Value> {
+        let at = self.pos - 1;
         Ok(match b {
             0x00..=0x7f => Value::Int(b as i64),
-            0x80..=0x8f => self.map((b & 0x0f) as usize, depth)?,
-            0x90..=0x9f => self.list((b & 0x0f) as usize, depth)?,
             0xa0..=0xbf => self.str((b & 0x1f) as usize)?,
             0xc0 => Value::Null,
             0xc2 => Value::Bool(false),
@@ -667,24 +697,8 @@ impl<'a> Decoder<'a> {
                 let n = self.len32("str length")?;
                 self.str(n)?
             }
-            0xdc => {
-                let n = self.len16("array length")?;
-                self.list(n, depth)?
-            }
-            0xdd => {
-                let n = self.len32("array length")?;
-                self.list(n, depth)?
-            }
-            0xde => {
-                let n = self.len16("map length")?;
-                self.map(n, depth)?
-            }
-            0xdf => {
-                let n = self.len32("map length")?;
-                self.map(n, depth)?
-            }
             0xe0..=0xff => Value::Int(b as i8 as i64),
-            0xc1 => return Err(Error::Decode(format!("invalid msgpack byte 0xc1 at offset {at}"))),
+            _ => return Err(Error::Decode(format!("invalid msgpack byte 0x{b:02x} at offset {at}"))),
         })
     }
 
@@ -1049,5 +1063,71 @@ mod tests {
         assert!(decode(&[0xd4, 0x05, 0x00], Limits::default()).is_err());
         // float 32 widens
         assert_eq!(decode(&[0xca, 0x3f, 0x80, 0, 0], Limits::default()).unwrap(), Value::Float(1.0));
+    }
+
+    fn fixtures() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+    }
+
+    fn golden(name: &str) -> Vec<u8> {
+        std::fs::read(fixtures().join(format!("{name}.msgpack"))).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    #[test]
+    fn golden_vectors_round_trip_byte_exact() {
+        let mut n = 0;
+        for entry in std::fs::read_dir(fixtures()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("msgpack") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let v = decode(&bytes, Limits::default()).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            assert_eq!(encode(&v).unwrap(), bytes, "{path:?} re-encodes to the same bytes");
+            // zero-copy decoding from an aligned buffer gives the same value
+            assert_eq!(decode_buffer(&aligned_copy(&bytes), Limits::default()).unwrap(), v);
+            n += 1;
+        }
+        assert!(n >= 20, "found only {n} golden vectors");
+    }
+
+    #[test]
+    fn golden_values() {
+        let Value::List(s) = decode(&golden("scalars"), Limits::default()).unwrap() else { panic!() };
+        assert_eq!(&s[..4], &[Value::Null, Value::Bool(true), Value::Bool(false), Value::Int(0)]);
+        assert!(s.contains(&Value::Int(i64::MIN)) && s.contains(&Value::Int(i64::MAX)));
+        let Value::List(f) = decode(&golden("floats_special"), Limits::default()).unwrap() else { panic!() };
+        assert!(matches!(f[0], Value::Float(x) if x.is_nan()));
+        assert_eq!(f[1], Value::Float(f64::INFINITY));
+        assert!(matches!(f[3], Value::Float(x) if x == 0.0 && x.is_sign_negative()));
+        let Value::Map(m) = decode(&golden("dtype_datetime64_ms"), Limits::default()).unwrap() else { panic!() };
+        let Some(Value::Array(a)) = m.get("array") else { panic!() };
+        assert_eq!(a.dtype, Dtype::DatetimeMs);
+        assert_eq!(&a.data.as_slice()[..8], &1i64.to_le_bytes());
+        let Value::List(r) = decode(&golden("refs"), Limits::default()).unwrap() else { panic!() };
+        assert_eq!(r[0], Value::Ref(Arc::from("p1001")));
+        let msg = decode_message(&golden("patch_message"), Limits::default()).unwrap();
+        assert_eq!((msg.msg_type.as_str(), msg.seq, msg.ack), ("patch", Some(1), None));
+        let snap = decode_message(&golden("snapshot_message"), Limits::default()).unwrap();
+        assert_eq!(snap.msg_type, "snapshot");
+        let env = decode_message(&golden("envelope"), Limits::default()).unwrap();
+        assert_eq!((env.msg_type.as_str(), env.seq, env.payload), ("ping", Some(5), Value::Null));
+    }
+
+    #[test]
+    fn huge_requested_depth_is_capped() {
+        let mut bomb = vec![0x91u8; 200_000];
+        bomb.push(0xc0);
+        assert!(matches!(decode(&bomb, Limits::new(usize::MAX, usize::MAX)), Err(Error::Limit(_))));
+        let mut maps = [0x81u8, 0xa1, b'a'].repeat(100_000);
+        maps.push(0xc0);
+        assert!(matches!(decode(&maps, Limits::new(usize::MAX, usize::MAX)), Err(Error::Limit(_))));
+        // just under the cap decodes (and drops) fine on a 2 MiB test thread
+        let mut ok = vec![0x91u8; HARD_MAX_DEPTH - 1];
+        ok.push(0xc0);
+        assert!(decode(&ok, Limits::new(usize::MAX, usize::MAX)).is_ok());
+        let mut okm = [0x81u8, 0xa1, b'a'].repeat(HARD_MAX_DEPTH - 1);
+        okm.push(0xc0);
+        assert!(decode(&okm, Limits::new(usize::MAX, usize::MAX)).is_ok());
     }
 }

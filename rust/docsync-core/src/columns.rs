@@ -267,9 +267,7 @@ impl Column {
     pub fn from_value(name: &str, value: Value) -> Result<Column> {
         match value {
             Value::Array(a) => {
-                if a.shape.is_empty() {
-                    return Err(Error::Column(format!("column {name:?} must be at least 1-d")));
-                }
+                check_array(name, &a)?;
                 Ok(Column { repr: Repr::Typed(TypedColumn::from_array(a)) })
             }
             Value::List(items) => Ok(Column { repr: Repr::List(Arc::new(VecDeque::from(items))) }),
@@ -542,7 +540,7 @@ impl ColumnData {
             .iter()
             .map(|(k, v)| {
                 let n = match v {
-                    Value::Array(a) => Ok(a.len()),
+                    Value::Array(a) => check_array(k, a).map(|_| a.len()),
                     Value::List(l) => Ok(l.len()),
                     other => Err(Error::Column(format!(
                         "streamed column {k:?} must be an array or a list, got {}",
@@ -657,6 +655,23 @@ impl ColumnData {
     }
 }
 
+/// A typed array must be at least 1-d and hold exactly product(shape) × itemsize bytes.
+fn check_array(name: &str, a: &TypedArray) -> Result<()> {
+    if a.shape.is_empty() {
+        return Err(Error::Column(format!("column {name:?} must be at least 1-d")));
+    }
+    let expected = a.shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).and_then(|n| n.checked_mul(a.dtype.itemsize()));
+    if expected != Some(a.data.len()) {
+        return Err(Error::Column(format!(
+            "column {name:?}: {} bytes of data do not match shape {:?} of {}",
+            a.data.len(),
+            a.shape,
+            a.dtype.numpy_name()
+        )));
+    }
+    Ok(())
+}
+
 fn check_rollover(rollover: Option<i64>) -> Result<Option<usize>> {
     match rollover {
         None => Ok(None),
@@ -717,7 +732,7 @@ fn list_rows(v: &Value) -> Vec<Value> {
 fn array_rows(a: &TypedArray) -> Vec<Value> {
     let n = a.len();
     if a.shape.len() == 1 {
-        (0..n).map(|i| read_num(a.dtype, a.data.as_slice(), i).to_value(a.dtype)).collect()
+        (0..n).map(|i| read_num(a.dtype, a.data.as_slice(), i).to_value()).collect()
     } else {
         let row_elems: usize = a.shape[1..].iter().product();
         let rb = row_elems * a.dtype.itemsize();
@@ -746,15 +761,13 @@ enum Num {
 }
 
 impl Num {
-    fn to_value(self, dtype: Dtype) -> Value {
+    /// As a scalar value (uint64 above i64::MAX becomes a float).
+    fn to_value(self) -> Value {
         match self {
             Num::B(b) => Value::Bool(b),
             Num::I(i) => Value::Int(i),
             Num::U(u) => i64::try_from(u).map(Value::Int).unwrap_or(Value::Float(u as f64)),
-            Num::F(f) => {
-                let _ = dtype;
-                Value::Float(f)
-            }
+            Num::F(f) => Value::Float(f),
         }
     }
 }

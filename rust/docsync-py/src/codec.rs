@@ -198,10 +198,10 @@ impl Message {
 
     fn __repr__(&self) -> String {
         format!(
-            "Message(type={:?}, seq={:?}, ack={:?}, payload={})",
+            "Message(type={:?}, seq={}, ack={}, payload={})",
             self.msg.msg_type,
-            self.msg.seq,
-            self.msg.ack,
+            self.msg.seq.map_or("None".to_string(), |s| s.to_string()),
+            self.msg.ack.map_or("None".to_string(), |s| s.to_string()),
             self.msg.payload.kind()
         )
     }
