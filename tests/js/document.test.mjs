@@ -82,7 +82,7 @@ test("stream with rollover: O(new rows) views of a growing buffer", () => {
   assert.deepEqual(data(doc).y, f64(12, 13, 14, 15));
   assert.deepEqual(data(doc).name, ["c", "d", "e", "f"]);
   assert.equal(data(doc).x.buffer, buffer, "same buffer, new view");
-  assert.deepEqual(before, f64(0, 1, 2, 3, 4), "an earlier view keeps its values");
+  assert.deepEqual(before, f64(0, 1, 2, 3, 4), "appends never write into the rows of an earlier view");
   assert.deepEqual(seen, [["stream", 2, 0], ["stream", 1, 2]]);
 });
 

@@ -5,10 +5,11 @@
 // the document *as the earlier events of the same patch leave it* before anything changes,
 // so a bad patch changes nothing. Column data (a ColumnDataSource's `data`) lives in
 // growable typed buffers once it is streamed or patched: a stream costs O(new rows)
-// including rollover (a start offset plus capacity doubling; compaction into a fresh
-// buffer, amortised), and `get("data")[name]` is a subarray view. Memory under a view
-// handed out is never moved: compaction allocates a new buffer, appends only write past
-// the end of earlier views (patches do write in place, as they must).
+// including rollover (a start offset plus capacity doubling, with amortised in-place
+// compaction), and `get("data")[name]` is a subarray view. A view is valid until the next
+// stream / patch of its source: compaction moves the live rows to the front of the same
+// buffer (no allocation at steady state, so no GC pauses while streaming), so take
+// `get("data")` again after each change notification, as views and CustomJS do.
 
 import { Ref, isTypedArray, tagArray, dtypeOf, shapeOf } from "./codec.js";
 
@@ -51,6 +52,7 @@ class TypedColumn {
     this.rowSize = product(this.tail);
     this.Ctor = arr.constructor;
     this.buf = arr; // starts as the decoded view itself: no copy until an append needs room
+    this.owned = false; // a buffer we allocated (never the message's or the caller's memory)
     this.start = 0;
     this.len = shape[0];
     this.cap = this.len;
@@ -72,15 +74,26 @@ class TypedColumn {
     }
   }
 
-  /** Make room for `n` more rows (compaction into a new buffer, or doubling). */
+  /**
+   * Make room for `n` more rows. While the live rows fit in half the capacity they are
+   * moved to the front in place (no allocation, so no GC pressure at steady state with a
+   * rollover); otherwise the buffer doubles. Either way a move happens only after at
+   * least as many rows were appended as it copies: O(1) amortised per row.
+   */
   reserve(n) {
     const need = this.len + n;
     if (this.start + need <= this.cap) return;
-    const cap = Math.max(need * 2, 16);
-    const next = new this.Ctor(cap * this.rowSize);
     const r = this.rowSize;
+    if (this.owned && need * 2 <= this.cap) {
+      this.buf.copyWithin(0, this.start * r, (this.start + this.len) * r);
+      this.start = 0;
+      return;
+    }
+    const cap = Math.max(need * 2, 16);
+    const next = new this.Ctor(cap * r);
     next.set(this.buf.subarray(this.start * r, (this.start + this.len) * r));
     this.buf = next;
+    this.owned = true;
     this.start = 0;
     this.cap = cap;
   }
