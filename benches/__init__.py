@@ -1,0 +1,1 @@
+"""docsync's benchmark suite: every workload on docsync and on the Bokeh server, side by side."""
