@@ -32,17 +32,30 @@ function columns(n, offset = 0) {
   return { x, y, z };
 }
 
-/** Run `fn` for at least `minMs` and `minRuns`, after `warmup` runs; ms per run. */
-function measure(fn, { warmup = 5, minRuns = 20, minMs = 500, maxRuns = 2000 } = {}) {
-  for (let i = 0; i < warmup; i++) fn(i);
+/**
+ * ms per call of `fn`: batches of calls timed together (browsers coarsen performance.now()
+ * to 0.1 ms or more), each batch at least ~5 ms, for at least `minMs` and `minSamples`.
+ */
+function measure(fn, { warmup = 5, minSamples = 15, minMs = 500, maxSamples = 200 } = {}) {
+  let i = 0;
+  for (; i < warmup; i++) fn(i);
+  // calibrate: double until a batch takes 20 ms, then use a quarter of it (~5 ms batches)
+  let batch = 1;
+  for (;;) {
+    const t = now();
+    for (let k = 0; k < batch; k++) fn(i++);
+    if (now() - t >= 20 || batch >= 1 << 20) break;
+    batch *= 2;
+  }
+  batch = Math.max(1, batch >> 2);
   const samples = [];
   const t0 = now();
-  for (let i = 0; samples.length < maxRuns && (samples.length < minRuns || now() - t0 < minMs); i++) {
+  while (samples.length < maxSamples && (samples.length < minSamples || now() - t0 < minMs)) {
     const t = now();
-    fn(i);
-    samples.push(now() - t);
+    for (let k = 0; k < batch; k++) fn(i++);
+    samples.push((now() - t) / batch);
   }
-  return stats(samples);
+  return { ...stats(samples), batch };
 }
 
 export async function runBench(options = {}) {
@@ -108,8 +121,8 @@ export async function runBench(options = {}) {
       const doc = new DocumentMirror();
       doc.applySnapshot(m.p);
       if (doc.get("src").get("data").x.buffer !== message.buffer) zeroCopy = false;
-    }, { warmup: 3, minRuns: 15, minMs: 500 });
-    const memcpy = measure(() => { message.slice(); }, { warmup: 3, minRuns: 15, minMs: 300 });
+    }, { warmup: 3, minSamples: 15, minMs: 500 });
+    const memcpy = measure(() => { message.slice(); }, { warmup: 3, minSamples: 10, minMs: 300 });
     const t = now();
     encodeMessage("snapshot", { seq: 0, p: snapshot });
     const encodeMs = now() - t;
