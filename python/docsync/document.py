@@ -73,6 +73,15 @@ def set_curdoc(doc: "Document") -> Iterator["Document"]:
         _curdoc.reset(token)
 
 
+def _autoadd(model: "Model") -> None:
+    """Bokeh 0.11's autoadd: a ``figure()`` made outside a served app (no ``set_curdoc``)
+    becomes a root of the default document, as the seed's push_session script expects.
+    It is added lazily (at the next flush, snapshot or ``roots``) and only if by then it
+    is still in no document, so putting it in a layout or another document wins."""
+    if _curdoc.get() is None:
+        curdoc()._pending_roots.append(model)
+
+
 def _reset_default_curdoc() -> None:
     """For tests and io.reset_output(): forget the default document."""
     global _default_doc
@@ -191,6 +200,10 @@ class Document:
         self._held = False
         self._theme: Theme | None = None
         self._column_stash: dict[str, dict[str, Any]] = {}
+        # a reference-holding property changed since the last flush: models may have
+        # become unreachable (collected at the flush, so the browser drops them too)
+        self._refs_changed = False
+        self._pending_roots: list[Model] = []
         self._change_callbacks: list[Callable[[Any], Any]] = []
         self._message_callbacks: dict[str, list[Callable[..., Any]]] = {}
         if title is not None:
@@ -210,7 +223,17 @@ class Document:
 
     @property
     def roots(self) -> list[Model]:
+        self._add_pending_roots()
         return [self._resolve(i) for i in self._engine.roots()]
+
+    def _add_pending_roots(self) -> None:
+        if not self._pending_roots:
+            return
+        with self._lock:
+            pending, self._pending_roots = self._pending_roots, []
+            for m in pending:
+                if m._doc is None:
+                    self.add_root(m)
 
     def add_root(self, model: Model) -> None:
         """Add a root model; it and every model it references join the document."""
@@ -509,10 +532,14 @@ class Document:
         with self._lock:
             if self._held:
                 return None
+            self._add_pending_roots()
             for mid in list(self._column_stash):
                 m = self._models.get(mid)
                 if m is not None:
                     self._write_stash(m, force=True)
+            if self._refs_changed:
+                self._refs_changed = False
+                self._detach(self._engine.collect())
             return self._engine.flush()
 
     def _apply_patch(self, patch: Any, client: bool = True) -> list[Any]:
@@ -583,6 +610,7 @@ class Document:
     # -- snapshots and JSON ------------------------------------------------------------
     def _snapshot(self) -> bytes:
         with self._lock:
+            self._add_pending_roots()
             return self._engine.snapshot()  # type: ignore[no-any-return]
 
     @classmethod

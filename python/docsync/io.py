@@ -91,6 +91,9 @@ def show(obj: Any = None, browser: str | None = None, new: str = "tab") -> Any:
         if getattr(obj, "document", None) is None:
             doc.add_root(obj)
     session = _session(doc)
+    if hasattr(session, "show"):  # docsync.client.ClientSession: syncs, then opens the page
+        session.show(obj, browser=browser, new=new)
+        return session
     out: _ServerOutput = _state["server"]
     sep = "&" if "?" in out.url else "?"
     url = f"{out.url}{sep}docsync-session-id={out.session_id}"

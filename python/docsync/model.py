@@ -244,6 +244,7 @@ class Model(metaclass=MetaModel):
         with doc._lock:
             if prop.has_refs:
                 doc._attach_models(prop.models_in(value), self, name)
+                doc._refs_changed = True
             old = doc._engine.set(self._id, name, ev)
         if cbs:
             if not prop.plain:

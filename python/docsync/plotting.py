@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from docsync.document import curdoc
+from docsync.document import _autoadd, curdoc
 from docsync.errors import UnknownPropertyError
 from docsync.io import output_server, push, reset_output, show
 from docsync.layouts import column, gridplot, hplot, layout, row, vplot
@@ -201,6 +201,7 @@ class Figure(Plot):
             if isinstance(v, str) and v != "auto":
                 v = next((t for t in tool_list if type(t) is type(TOOL_NAMES[v]())), v) if v in TOOL_NAMES else v
             setattr(self.toolbar, k, v)
+        _autoadd(self)
 
     # -- the glyph API -----------------------------------------------------------------
     def _glyph(self, cls: type[Glyph], args: tuple[Any, ...], kw: dict[str, Any], extra: dict[str, Any] | None = None) -> GlyphRenderer:
