@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 from bokeh.document import Document
-from bokeh.models import ColumnDataSource, Range1d
+from bokeh.layouts import column
+from bokeh.models import ColumnDataSource, Slider
 from bokeh.plotting import figure
 from bokeh.protocol import Protocol
 
@@ -23,7 +24,7 @@ def message_bytes(msg: Any) -> int:
     """Bytes the Bokeh server writes for one message (header, metadata, content, buffers)."""
     size = len(msg.header_json) + len(msg.metadata_json) + len(msg.content_json)
     for buf in msg.buffers:
-        size += len(buf.data) + len(buf.ref["id"]) + 16  # buffer header frame, approx.
+        size += memoryview(buf.data).nbytes + len(buf.ref["id"]) + 16  # buffer header frame, approx.
     return size
 
 
@@ -63,14 +64,12 @@ def first_load(doc: Document) -> Any:
     return msg
 
 
-def ranges_document(nmodels: int) -> tuple[RecordingDocument, list[Range1d]]:
+def sliders_document(nmodels: int) -> tuple[RecordingDocument, list[Slider]]:
     rec = RecordingDocument()
-    ranges = [Range1d(start=0, end=1) for _ in range(nmodels)]
-    p = figure()
-    p.extra_x_ranges = {f"r{i}": r for i, r in enumerate(ranges)}
-    rec.doc.add_root(p)
+    sliders = [Slider(start=-10, end=1000, value=0) for _ in range(nmodels)]
+    rec.doc.add_root(column(*sliders))
     rec.events.clear()
-    return rec, ranges
+    return rec, sliders
 
 
 def apply_messages(doc: Document, msgs: list[Any]) -> None:
