@@ -1,0 +1,184 @@
+"""The engine on its own: diff, encoding floors, snapshots and appends against memcpy.
+
+Baselines here are not always Bokeh: `jsonpatch.make_patch` for diff, `ormsgpack.packb`
+of a tiny dict as the floor of encoding anything, and numpy's memcpy as the physical
+limit for moving column bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonpatch
+import numpy as np
+import ormsgpack
+
+from benches import bokeh_side
+from benches.harness import Result, compare
+from docsync import core
+from docsync.document import Document
+from docsync.layouts import column
+from docsync.models import ColumnDataSource, Slider
+
+
+def sliders(n: int) -> tuple[Document, list[Slider]]:
+    doc = Document()
+    models = [Slider(start=0, end=100, value=i % 100, title=f"s{i}") for i in range(n)]
+    doc.add_root(column(*models))
+    doc._flush()
+    return doc, models
+
+
+def diff_workload(quick: bool) -> Result:
+    n = 200 if quick else 2_000
+    a, models = sliders(n)
+    b = Document.from_snapshot(a._snapshot())
+    target = models[n // 2]
+    b.get_model_by_id(target.id).value = 42.5  # type: ignore[union-attr]
+    b._flush()
+    ja, jb = a.to_json(), b.to_json()
+
+    def check_docsync(patch: Any) -> None:
+        events = patch.events()
+        assert len(events) == 1 and events[0]["k"] == "set" and events[0]["value"] == 42.5, events
+        replica = a._engine.copy()
+        core.apply(replica, patch)
+        assert replica == b._engine
+
+    def check_jsonpatch(patch: Any) -> None:
+        assert jsonpatch.apply_patch(ja, patch) == jb
+
+    return compare(
+        "core", f"diff of a {n:,}-model document, one property changed",
+        lambda: core.diff(a._engine, b._engine),
+        lambda: jsonpatch.make_patch(ja, jb),
+        check_docsync=check_docsync, check_bokeh=check_jsonpatch,
+        repeat=3 if quick else 9, number=1 if quick else 3, baseline="jsonpatch",
+    )
+
+
+def small_change(quick: bool) -> list[Result]:
+    doc, models = sliders(1)
+    slider = models[0]
+    state = {"k": 0}
+
+    def docsync_change() -> bytes:
+        state["k"] += 1
+        slider.value = float(state["k"] % 100)
+        return doc._flush().to_message(state["k"])  # type: ignore[no-any-return]
+
+    tiny = {"k": "set", "id": slider.id, "prop": "value", "value": 1.5}
+
+    def check_docsync(message: bytes) -> None:
+        msg = core.decode_message(message)
+        assert msg.type == "patch" and msg.patch is not None and len(msg.patch) == 1
+
+    brec, bsliders = bokeh_side.sliders_document(1)
+
+    def bokeh_change() -> list[Any]:
+        state["k"] += 1
+        bsliders[0].value = float(state["k"] % 100)
+        return brec.patch_messages()
+
+    number = 200 if quick else 5_000
+    return [
+        compare(
+            "core", "one property set, recorded + encoded (floor: ormsgpack.packb of a tiny dict)",
+            docsync_change, lambda: ormsgpack.packb(tiny),
+            check_docsync=check_docsync, check_bokeh=lambda b: None,
+            repeat=5 if quick else 9, number=number, baseline="ormsgpack", size_docsync=len, size_bokeh=len,
+        ),
+        compare(
+            "core", "one property set, recorded + encoded",
+            docsync_change, bokeh_change,
+            check_docsync=check_docsync, check_bokeh=lambda msgs: None if len(msgs) == 1 else (_ for _ in ()).throw(AssertionError(len(msgs))),
+            repeat=5 if quick else 9, number=number // 10,
+            size_docsync=len, size_bokeh=lambda msgs: sum(map(bokeh_side.message_bytes, msgs)),
+        ),
+    ]
+
+
+def memcpy_floors(quick: bool) -> list[Result]:
+    results = []
+    nrows = 100_000 if quick else 1_000_000
+    doc = Document()
+    doc.add_root(ColumnDataSource(data={"x": np.random.default_rng(1).random(nrows)}))
+    doc._flush()
+    raw = np.random.default_rng(1).random(nrows)
+    dst = np.empty_like(raw)
+
+    def check_snapshot(message: bytes) -> None:
+        assert len(message) >= nrows * 8
+
+    results.append(
+        compare(
+            "core", f"snapshot message of a {nrows:,}-row float64 column (floor: memcpy of its bytes)",
+            lambda: doc._engine.snapshot_message(0), lambda: np.copyto(dst, raw),
+            check_docsync=check_snapshot, check_bokeh=lambda _: None,
+            repeat=5 if quick else 9, baseline="memcpy", size_docsync=len,
+        )
+    )
+
+    engine = core.Document()
+    engine.add_model("src", "ColumnDataSource", {"data": {"a": np.zeros(0), "b": np.zeros(0)}})
+    engine.add_root("src")
+    engine.flush()
+    rows = 10_000
+    new = {"a": np.arange(rows, dtype=np.float64), "b": np.arange(rows, dtype=np.float64)}
+    new_bytes = np.concatenate([new["a"], new["b"]])
+    dst2 = np.empty_like(new_bytes)
+
+    def append() -> int:
+        engine.stream("src", "data", new, rollover=1_000_000)
+        engine.discard_pending()
+        return engine.column_len("src", "data")
+
+    results.append(
+        compare(
+            "core", "append 10,000 rows × 2 float64 into the engine (floor: memcpy of those bytes)",
+            append, lambda: np.copyto(dst2, new_bytes),
+            check_docsync=lambda n: None if n > 0 else (_ for _ in ()).throw(AssertionError(n)),
+            check_bokeh=lambda _: None, repeat=5 if quick else 9, number=20, baseline="memcpy",
+        )
+    )
+    return results
+
+
+def engine_stream(quick: bool) -> list[Result]:
+    """One-row appends straight on the engine at a large rollover, against Bokeh's stream."""
+    results = []
+    for rollover in ((10_000,) if quick else (10_000, 1_000_000)):
+        engine = core.Document()
+        cols = {name: np.arange(rollover, dtype=np.float64) for name in ("x", "y", "z")}
+        engine.add_model("src", "ColumnDataSource", {"data": cols})
+        engine.add_root("src")
+        engine.flush()
+        brec, bsrc = bokeh_side.line_document(rollover)
+        one = {name: np.array([1.5]) for name in ("x", "y", "z")}
+
+        def docsync_append(engine: Any = engine) -> bytes:
+            engine.stream("src", "data", one, rollover=rollover)
+            return engine.flush().to_message(1)  # type: ignore[no-any-return]
+
+        def bokeh_append(bsrc: Any = bsrc, brec: Any = brec) -> list[Any]:
+            bsrc.stream(one, rollover=rollover)
+            return brec.patch_messages()
+
+        def check_docsync(message: bytes, engine: Any = engine) -> None:
+            assert engine.column_len("src", "data") == rollover
+            assert engine.get_column("src", "data", "y")[-1] == 1.5
+
+        results.append(
+            compare(
+                "core", f"engine: append 1 row × 3 float64, rollover {rollover:,}, + encoded message",
+                docsync_append, bokeh_append,
+                check_docsync=check_docsync, check_bokeh=lambda msgs: None,
+                repeat=5 if quick else 9, number=50 if rollover == 10_000 else 5,
+                size_docsync=len, size_bokeh=lambda msgs: sum(map(bokeh_side.message_bytes, msgs)),
+            )
+        )
+    return results
+
+
+def run(quick: bool, memcpy: float) -> list[Result]:
+    return [diff_workload(quick), *small_change(quick), *memcpy_floors(quick), *engine_stream(quick)]
