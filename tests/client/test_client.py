@@ -125,6 +125,41 @@ def test_animated_example_updates_y_and_alpha_every_50ms(server: Server, tmp_pat
         out, _ = proc.communicate(timeout=20)
 
 
+def test_animated_push_seen_by_a_second_client(server: Server) -> None:
+    """The seed's animated example, in-process with the figure added explicitly."""
+    from docsync.document import Document
+    from docsync.driving import cosine
+    from docsync.plotting import figure
+
+    x = np.linspace(0, 4 * np.pi, 80)
+    y = np.sin(x)
+    doc = Document()
+    p = figure()
+    p.line([0, 4 * np.pi], [-1, 1], color="firebrick")
+    r2 = p.line(x, y, color="navy", line_width=4)
+    doc.add_root(p)
+    with push_session(doc, url=server.root) as session:
+
+        @cosine(w=0.03)
+        def update(step: float) -> None:
+            r2.data_source.data["y"] = y * step
+            r2.glyph.line_alpha = 1 - 0.8 * abs(step)
+
+        doc.add_periodic_callback(update, 50)
+        with pull_session(session.id, url=server.root) as watcher:
+            line = watcher.document.get_model_by_id(r2.glyph.id)
+            source = watcher.document.get_model_by_id(r2.data_source.id)
+            alphas: list[tuple[float, float]] = []
+            ys: list[Any] = []
+            line.on_change("line_alpha", lambda attr, old, new: alphas.append((time.monotonic(), new)))
+            source.on_change("data", lambda attr, old, new: ys.append(np.array(source.data["y"])))
+            wait_for(lambda: len(alphas) >= 12 and len(ys) >= 12, 15, "animation updates")
+            span = alphas[-1][0] - alphas[1][0]
+            assert 0.02 < span / (len(alphas) - 2) < 0.25
+            assert len({a for _, a in alphas}) > 5
+            assert not np.allclose(ys[2], ys[8])
+
+
 # --------------------------------------------------------------------------- sync
 
 

@@ -392,7 +392,8 @@ class ClientSession:
             ws.protocol.set_nodelay(True)  # small messages, latency matters (DESIGN §6)
         self._ws = ws
         self._ready = False
-        hello = {"client_id": self._client_id, "resume": resume, "push": push}
+        # "kind": the Python client owns the document like app code does (see the report)
+        hello = {"client_id": self._client_id, "resume": resume, "push": push, "kind": "python"}
         ping_n = next(self._counter)
         try:
             await ws.write_message(_core.encode_message("hello", payload=hello), binary=True)
@@ -794,26 +795,36 @@ class ClientSession:
             raise ConnectionRefusedByServer(f"the session with {self._app_url} is closed")
 
     async def _request(self, kind: str, timeout: float) -> Any:
+        """Send ``info`` / ``ping`` and wait for the reply; re-sent on the new connection
+        if the connection changes meanwhile (reconnect or resync)."""
         self._check_open()
         assert self._loop is not None
         deadline = time.monotonic() + timeout
-        while not self._ready:  # reconnecting: wait for it (or for the failure)
-            self._check_open()
-            if time.monotonic() > deadline:
-                raise ConnectionRefusedByServer(f"not connected to {self._app_url} (reconnecting)")
-            await asyncio.sleep(0.02)
-        n = next(self._counter)
         fut: asyncio.Future[Any] = self._loop.create_future()
-        self._requests[n] = fut
-        self._ws.write_message(_core.encode_message(kind, seq=n), binary=True)
+        sent_on: Any = None
+        numbers: list[int] = []
         try:
-            return await asyncio.wait_for(fut, max(0.0, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
-            raise ConnectionRefusedByServer(
-                f"no reply to {kind!r} from {self._app_url} within {timeout:g} s"
-            ) from None
+            while True:
+                self._check_open()
+                if time.monotonic() > deadline:
+                    what = f"no reply to {kind!r}" if sent_on is not None else "not connected (reconnecting)"
+                    raise ConnectionRefusedByServer(f"{what} from {self._app_url} within {timeout:g} s")
+                ws = self._ws
+                if self._ready and ws is not None and ws is not sent_on:
+                    n = next(self._counter)
+                    numbers.append(n)
+                    self._requests[n] = fut
+                    try:
+                        ws.write_message(_core.encode_message(kind, seq=n), binary=True)
+                        sent_on = ws
+                    except Exception:  # closed under us: wait for the reconnect
+                        sent_on = None
+                done, _ = await asyncio.wait({fut}, timeout=0.05 if sent_on is None else 0.25)
+                if done:
+                    return fut.result()
         finally:
-            self._requests.pop(n, None)
+            for n in numbers:
+                self._requests.pop(n, None)
 
     async def request_server_info_async(self, timeout: float = 10.0) -> dict[str, Any]:
         """The server's ``{"version", "protocol", "session_id"}``."""
