@@ -63,11 +63,32 @@ export function emptyBounds() {
 }
 
 /** Extend [lo, hi] over arr[from:to] ignoring non-finite values; px = smallest positive. */
-function extendArray(b, key, arr, from, to, offset = null, sign = 1) {
+function extendTyped(b, key, arr, from, to) {
   let lo = b[key + "0"];
   let hi = b[key + "1"];
   let pos = b["p" + key + "0"];
+  for (let i = from; i < to; i++) {
+    const v = arr[i];
+    if (v < lo) lo = v; // NaN compares false: skipped
+    if (v > hi) hi = v;
+    if (v > 0 && v < pos) pos = v;
+  }
+  if (lo === -Infinity) lo = Infinity; // only -inf values: no finite data
+  if (hi === Infinity) hi = -Infinity;
+  b[key + "0"] = lo;
+  b[key + "1"] = hi;
+  b["p" + key + "0"] = pos;
+}
+
+function extendArray(b, key, arr, from, to, offset = null, sign = 1) {
   const n = Math.min(to, arr.length);
+  if (offset === null && (arr instanceof Float64Array || arr instanceof Float32Array || arr instanceof Int32Array)) {
+    extendTyped(b, key, arr, from, n);
+    return;
+  }
+  let lo = b[key + "0"];
+  let hi = b[key + "1"];
+  let pos = b["p" + key + "0"];
   for (let i = from; i < n; i++) {
     let v = arr[i];
     if (typeof v !== "number") {
@@ -295,77 +316,204 @@ export function paddedRange(lo, hi, padding = 0.1, log = false, posLo = lo) {
  * returns {out, count} with count = number of (sx, sy) pairs written.
  */
 export function decimateLine(x, y, i0, i1, mx, my, out = null) {
-  const { a: ax, b: bx, log: xlog } = mx;
-  const { a: ay, b: by, log: ylog } = my;
-  const cap = Math.min(i1 - i0, 1 << 24) * 2 + 16;
-  if (out === null || out.length < Math.min(cap, 4 * 8192 + 16)) out = new Float64Array(Math.min(cap, 4 * 8192 + 16));
+  const ax = mx.a, bx = mx.b, xlog = !!mx.log;
+  const ay = my.a, by = my.b, ylog = !!my.log;
+  if (out === null || out.length < 64) out = new Float64Array(Math.max(64, Math.min((i1 - i0) * 2 + 16, 1 << 16)));
+  let cap = out.length;
   let k = 0;
   let col = NaN;
   let fx = 0, fy = 0, lx = 0, ly = 0, minY = 0, minX = 0, maxY = 0, maxX = 0;
   let minI = 0, maxI = 0, cnt = 0;
   let broken = true;
-
-  const ensure = (m) => {
-    if (k + m > out.length) {
-      const bigger = new Float64Array(Math.max(out.length * 2, k + m));
-      bigger.set(out.subarray(0, k));
-      out = bigger;
-    }
-  };
-  const flush = () => {
-    if (cnt === 0) return;
-    ensure(8);
-    out[k++] = fx; out[k++] = fy;
-    if (cnt > 1) {
-      // min and max in index order, skipping those equal to first/last
-      const firstIdx = 0;
-      const lastIdx = cnt - 1;
-      if (minI <= maxI) {
-        if (minI !== firstIdx && minI !== lastIdx) { out[k++] = minX; out[k++] = minY; }
-        if (maxI !== firstIdx && maxI !== lastIdx && maxI !== minI) { out[k++] = maxX; out[k++] = maxY; }
-      } else {
-        if (maxI !== firstIdx && maxI !== lastIdx) { out[k++] = maxX; out[k++] = maxY; }
-        if (minI !== firstIdx && minI !== lastIdx) { out[k++] = minX; out[k++] = minY; }
+  // (flush is written out twice below instead of as a closure: closures over these
+  // variables would move them to a context object and make the hot loop several times slower)
+  for (let i = i0; i <= i1; i++) {
+    let sx = NaN, sy = NaN, c = NaN;
+    const end = i === i1;
+    if (!end) {
+      let xv = x[i];
+      let yv = y[i];
+      if (xlog) xv = xv > 0 ? Math.log10(xv) : NaN;
+      if (ylog) yv = yv > 0 ? Math.log10(yv) : NaN;
+      sx = ax * xv + bx;
+      sy = ay * yv + by;
+      if (sx === sx && sy === sy && sx < 1e15 && sx > -1e15 && sy < 1e15 && sy > -1e15) {
+        c = Math.floor(sx);
+        if (c === col) {
+          if (sy < minY) { minY = sy; minX = sx; minI = cnt; }
+          if (sy > maxY) { maxY = sy; maxX = sx; maxI = cnt; }
+          lx = sx; ly = sy;
+          cnt++;
+          continue;
+        }
       }
-      out[k++] = lx; out[k++] = ly;
     }
-    cnt = 0;
-  };
-
-  for (let i = i0; i < i1; i++) {
-    let xv = x[i];
-    let yv = y[i];
-    if (xlog) xv = xv > 0 ? Math.log10(xv) : NaN;
-    if (ylog) yv = yv > 0 ? Math.log10(yv) : NaN;
-    const sx = ax * xv + bx;
-    const sy = ay * yv + by;
-    if (!(sx === sx && sy === sy && Math.abs(sx) < 1e15 && Math.abs(sy) < 1e15)) {
-      flush();
+    // a new column, a break, or the end: emit the current bucket
+    if (cnt > 0) {
+      if (k + 10 > cap) {
+        const bigger = new Float64Array(cap * 2);
+        bigger.set(out.subarray(0, k));
+        out = bigger;
+        cap = out.length;
+      }
+      out[k++] = fx; out[k++] = fy;
+      if (cnt > 1) {
+        const last = cnt - 1;
+        if (minI <= maxI) {
+          if (minI !== 0 && minI !== last) { out[k++] = minX; out[k++] = minY; }
+          if (maxI !== 0 && maxI !== last && maxI !== minI) { out[k++] = maxX; out[k++] = maxY; }
+        } else {
+          if (maxI !== 0 && maxI !== last) { out[k++] = maxX; out[k++] = maxY; }
+          if (minI !== 0 && minI !== last) { out[k++] = minX; out[k++] = minY; }
+        }
+        out[k++] = lx; out[k++] = ly;
+      }
+      cnt = 0;
+    }
+    if (end) break;
+    if (c !== c) {
       col = NaN;
       if (!broken) {
-        ensure(2);
+        if (k + 2 > cap) {
+          const bigger = new Float64Array(cap * 2);
+          bigger.set(out.subarray(0, k));
+          out = bigger;
+          cap = out.length;
+        }
         out[k++] = NaN; out[k++] = NaN;
         broken = true;
       }
       continue;
     }
     broken = false;
-    const c = Math.floor(sx);
-    if (c === col) {
-      if (sy < minY) { minY = sy; minX = sx; minI = cnt; }
-      if (sy > maxY) { maxY = sy; maxX = sx; maxI = cnt; }
-      lx = sx; ly = sy;
-      cnt++;
-    } else {
-      flush();
-      col = c;
-      fx = lx = minX = maxX = sx;
-      fy = ly = minY = maxY = sy;
-      minI = maxI = 0;
-      cnt = 1;
-    }
+    col = c;
+    fx = lx = minX = maxX = sx;
+    fy = ly = minY = maxY = sy;
+    minI = maxI = 0;
+    cnt = 1;
   }
-  flush();
+  return { out, count: k >> 1 };
+}
+
+const BLOCK = 64;
+
+/**
+ * Min/max index pyramid over a column (blocks of 64 and 4096 rows) and a prefix count of
+ * non-finite values: range min/max queries in O(log n)-ish time, so a sorted line of
+ * millions of points is decimated per frame in O(pixel columns × log n) while panning.
+ * Built in O(n) once per data change.
+ */
+export class LinePyramid {
+  constructor(y, n = y.length) {
+    this.y = y;
+    this.n = n;
+    const nb1 = Math.ceil(n / BLOCK);
+    const nb2 = Math.ceil(nb1 / BLOCK);
+    const min1 = new Int32Array(nb1), max1 = new Int32Array(nb1);
+    const bad = new Int32Array(n + 1);
+    let nbad = 0;
+    for (let b = 0; b < nb1; b++) {
+      const a = b * BLOCK;
+      const z = Math.min(n, a + BLOCK);
+      let mi = -1, ma = -1, lo = Infinity, hi = -Infinity;
+      for (let i = a; i < z; i++) {
+        const v = y[i];
+        bad[i] = nbad;
+        if (!(v === v) || v === Infinity || v === -Infinity) { nbad++; continue; }
+        if (v < lo) { lo = v; mi = i; }
+        if (v > hi) { hi = v; ma = i; }
+      }
+      min1[b] = mi;
+      max1[b] = ma;
+    }
+    bad[n] = nbad;
+    const min2 = new Int32Array(nb2), max2 = new Int32Array(nb2);
+    for (let b = 0; b < nb2; b++) {
+      let mi = -1, ma = -1;
+      for (let k = b * BLOCK; k < Math.min(nb1, (b + 1) * BLOCK); k++) {
+        const a = min1[k], z = max1[k];
+        if (a >= 0 && (mi < 0 || y[a] < y[mi])) mi = a;
+        if (z >= 0 && (ma < 0 || y[z] > y[ma])) ma = z;
+      }
+      min2[b] = mi;
+      max2[b] = ma;
+    }
+    Object.assign(this, { min1, max1, min2, max2, bad });
+  }
+
+  /** True when rows [a, b) hold a non-finite y. */
+  hasBad(a, b) {
+    return this.bad[b] - this.bad[a] > 0;
+  }
+
+  /** [argmin, argmax] of y over rows [a, b) (finite values only; -1 when none). */
+  minmax(a, b) {
+    const y = this.y;
+    let mi = -1, ma = -1;
+    const take = (lo, hi) => {
+      if (lo >= 0 && (mi < 0 || y[lo] < y[mi])) mi = lo;
+      if (hi >= 0 && (ma < 0 || y[hi] > y[ma])) ma = hi;
+    };
+    let i = a;
+    while (i < b && i % BLOCK !== 0) { const v = y[i]; if (v === v) take(i, i); i++; }
+    const B2 = BLOCK * BLOCK;
+    while (i + BLOCK <= b && i % B2 !== 0) { take(this.min1[i / BLOCK], this.max1[i / BLOCK]); i += BLOCK; }
+    while (i + B2 <= b) { take(this.min2[i / B2], this.max2[i / B2]); i += B2; }
+    while (i + BLOCK <= b) { take(this.min1[i / BLOCK], this.max1[i / BLOCK]); i += BLOCK; }
+    while (i < b) { const v = y[i]; if (v === v) take(i, i); i++; }
+    return [mi, ma];
+  }
+}
+
+/**
+ * decimateLine for ascending x with a LinePyramid: jumps from pixel column to pixel
+ * column by binary search and takes each column's min/max from the pyramid. Same output
+ * as decimateLine (columns holding a non-finite y fall back to it). Linear x scale with
+ * mx.a > 0 only.
+ */
+export function decimateSorted(x, y, i0, i1, mx, my, pyr, out = null) {
+  const { a: ax, b: bx } = mx;
+  const { a: ay, b: by, log: ylog } = my;
+  if (out === null || out.length < 64) out = new Float64Array(1 << 12);
+  let k = 0;
+  const push = (px, py) => {
+    if (k + 2 > out.length) {
+      const bigger = new Float64Array(out.length * 2);
+      bigger.set(out.subarray(0, k));
+      out = bigger;
+    }
+    out[k++] = px;
+    out[k++] = py;
+  };
+  const Y = (v) => ay * (ylog ? (v > 0 ? Math.log10(v) : NaN) : v) + by;
+  let i = i0;
+  while (i < i1) {
+    const sx = ax * x[i] + bx;
+    const c = Math.floor(sx);
+    // first row of the next column
+    let j = lowerBound(x, (c + 1 - bx) / ax, i + 1, i1);
+    while (j < i1 && Math.floor(ax * x[j] + bx) <= c) j++; // float rounding at the boundary
+    if (pyr.hasBad(i, j) || ylog) {
+      const r = decimateLine(x, y, i, j, mx, my, null);
+      if (k > 0 && r.count > 0 && !(out[k - 2] === out[k - 2])) { /* keep the break */ }
+      for (let q = 0; q < r.count; q++) push(r.out[2 * q], r.out[2 * q + 1]);
+      // a column that ends in a gap breaks the line before the next column
+      if (!Number.isFinite(y[j - 1])) push(NaN, NaN);
+      i = j;
+      continue;
+    }
+    push(sx, Y(y[i]));
+    if (j - i > 1) {
+      const [mi, ma] = pyr.minmax(i, j);
+      const last = j - 1;
+      // screen y is flipped relative to data y when ay < 0: min/max swap roles, order by index
+      const lo = Math.min(mi, ma), hi = Math.max(mi, ma);
+      if (lo !== i && lo !== last) push(ax * x[lo] + bx, Y(y[lo]));
+      if (hi !== i && hi !== last && hi !== lo) push(ax * x[hi] + bx, Y(y[hi]));
+      push(ax * x[last] + bx, Y(y[last]));
+    }
+    i = j;
+  }
   return { out, count: k >> 1 };
 }
 

@@ -7,7 +7,9 @@
 //   rc.version (changes whenever the source's data changes).
 
 import { cssColor } from "./colors.js";
-import { decimateLine, GridIndex, isSortedAscending, lowerBound, specAt } from "./data.js";
+import {
+  decimateLine, decimateSorted, GridIndex, isSortedAscending, LinePyramid, lowerBound, specAt,
+} from "./data.js";
 
 // ---------------------------------------------------------------- visuals
 
@@ -329,6 +331,100 @@ function markerSprite(marker, r, fill, line, dpr, lineWidth) {
   return { canvas: cv, half: half * dpr };
 }
 
+/** Sprite canvas → premultiplied pixels (only the non-transparent ones). */
+function spritePixels(sprite) {
+  const { canvas, half } = sprite;
+  const c = canvas.getContext("2d");
+  const { data, width, height } = c.getImageData(0, 0, canvas.width, canvas.height);
+  const offs = [];
+  const vals = [];
+  for (let yy = 0; yy < height; yy++) {
+    for (let xx = 0; xx < width; xx++) {
+      const o = (yy * width + xx) * 4;
+      const a = data[o + 3] / 255;
+      if (a === 0) continue;
+      offs.push(xx, yy);
+      vals.push((data[o] / 255) * a, (data[o + 1] / 255) * a, (data[o + 2] / 255) * a, a);
+    }
+  }
+  return { size: width, half: Math.round(half), offs: Int32Array.from(offs), vals: Float32Array.from(vals) };
+}
+
+/**
+ * Draw n points with one sprite: points are snapped to device pixels, each occupied
+ * pixel is stamped once (source-over, premultiplied) into a float buffer covering the
+ * frame, and the buffer is drawn with one drawImage. Returns the number of stamps.
+ */
+function stampPoints(ctx, rc, xs, ys, n, sp) {
+  const F = rc.frame;
+  const dpr = rc.dpr;
+  const half = sp.half;
+  const ox = Math.floor(F.left * dpr) - half;
+  const oy = Math.floor(F.top * dpr) - half;
+  const W = Math.ceil(F.width * dpr) + 2 * half + 2;
+  const H = Math.ceil(F.height * dpr) + 2 * half + 2;
+  const c = rc.cache;
+  if (!c.acc || c.accW !== W || c.accH !== H) {
+    c.acc = new Float32Array(W * H * 4);
+    c.seen = new Uint8Array(W * H);
+    c.accW = W;
+    c.accH = H;
+    c.img = null;
+  } else {
+    c.acc.fill(0);
+    c.seen.fill(0);
+  }
+  const acc = c.acc, seen = c.seen, offs = sp.offs, vals = sp.vals, m = offs.length >> 1;
+  const ax = rc.xm.a * dpr, bx = rc.xm.b * dpr - ox, ay = rc.ym.a * dpr, by = rc.ym.b * dpr - oy;
+  const xlog = rc.xm.log, ylog = rc.ym.log;
+  let stamps = 0;
+  for (let i = 0; i < n; i++) {
+    let xv = xs[i], yv = ys[i];
+    if (xlog) xv = Math.log10(xv);
+    if (ylog) yv = Math.log10(yv);
+    const px = Math.round(ax * xv + bx);
+    const py = Math.round(ay * yv + by);
+    if (!(px >= half && px < W - half && py >= half && py < H - half)) continue;
+    const cell = py * W + px;
+    if (seen[cell] === 1) continue;
+    seen[cell] = 1;
+    stamps++;
+    const x0 = px - half, y0 = py - half;
+    for (let k = 0; k < m; k++) {
+      const o = ((y0 + offs[2 * k + 1]) * W + x0 + offs[2 * k]) * 4;
+      const q = 4 * k;
+      const a = vals[q + 3];
+      const keep = 1 - a;
+      acc[o] = vals[q] + acc[o] * keep;
+      acc[o + 1] = vals[q + 1] + acc[o + 1] * keep;
+      acc[o + 2] = vals[q + 2] + acc[o + 2] * keep;
+      acc[o + 3] = a + acc[o + 3] * keep;
+    }
+  }
+  if (!c.img) {
+    c.imgCanvas = typeof OffscreenCanvas !== "undefined" ? new OffscreenCanvas(W, H) : Object.assign(document.createElement("canvas"), { width: W, height: H });
+    c.img = c.imgCanvas.getContext("2d").createImageData(W, H);
+  }
+  const out = c.img.data;
+  for (let p = 0, o = 0; p < W * H; p++, o += 4) {
+    const a = acc[o + 3];
+    if (a === 0) {
+      out[o + 3] = 0;
+      continue;
+    }
+    out[o] = (acc[o] / a) * 255;
+    out[o + 1] = (acc[o + 1] / a) * 255;
+    out[o + 2] = (acc[o + 2] / a) * 255;
+    out[o + 3] = a * 255;
+  }
+  c.imgCanvas.getContext("2d").putImageData(c.img, 0, 0);
+  ctx.save();
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.drawImage(c.imgCanvas, ox, oy);
+  ctx.restore();
+  return stamps;
+}
+
 // ---------------------------------------------------------------- glyph kinds
 
 function xyGet(rc) {
@@ -411,7 +507,22 @@ const Line = {
     }
     const mx = { a: rc.xm.a * rc.dpr, b: rc.xm.b * rc.dpr, log: rc.xm.log };
     const my = { a: rc.ym.a * rc.dpr, b: rc.ym.b * rc.dpr, log: rc.ym.log };
-    const res = decimateLine(x, y, i0, i1, mx, my, rc.cache.lineBuf || null);
+    const c = rc.cache;
+    let res;
+    if (c.sorted && !mx.log && mx.a > 0 && i1 - i0 > 20000) {
+      // a large, sorted, unchanged line: a min/max pyramid makes each frame O(columns · log n)
+      if (!c.pyr || c.pyrVersion !== rc.version || c.pyr.y !== y) {
+        if (c.pyrWanted === rc.version) {
+          c.pyr = new LinePyramid(y, Math.min(n, y.length));
+          c.pyrVersion = rc.version;
+        } else c.pyrWanted = rc.version; // build only once the data held still for a frame
+      }
+    }
+    if (c.pyr && c.pyrVersion === rc.version && c.pyr.y === y && !mx.log && mx.a > 0 && c.sorted) {
+      res = decimateSorted(x, y, i0, i1, mx, my, c.pyr, c.lineBuf || null);
+    } else {
+      res = decimateLine(x, y, i0, i1, mx, my, c.lineBuf || null);
+    }
     rc.cache.lineBuf = res.out;
     rc.stats.points = i1 - i0;
     rc.stats.drawn = res.count;
@@ -568,45 +679,18 @@ const Scatter = {
     const F = rc.frame;
     const x0 = F.left - 50, x1 = F.left + F.width + 50, y0 = F.top - 50, y1 = F.top + F.height + 50;
     if (constant && n > 2000 && !angleSpec.value) {
-      // large N: one pre-rendered sprite per marker, one drawImage per occupied device pixel
+      // large N: stamp one pre-rendered marker per occupied device pixel into a pixel
+      // buffer in JS and draw that once (a drawImage per point is ~10x slower)
       const r = radiusAt(0);
       const lw = line.apply(ctx, 0) ? ctx.lineWidth : 0;
       const key = `${markerSpec.value}|${r}|${fill.color(0)}|${line.color(0)}|${lw}|${rc.dpr}`;
       if (!rc.cache.sprite || rc.cache.spriteKey !== key) {
-        rc.cache.sprite = markerSprite(markerSpec.value, r, fill, line, rc.dpr, lw);
+        rc.cache.sprite = spritePixels(markerSprite(markerSpec.value, r, fill, line, rc.dpr, lw));
         rc.cache.spriteKey = key;
       }
-      const { canvas, half } = rc.cache.sprite;
-      const dpr = rc.dpr;
-      const W = Math.ceil((F.width + 100) * dpr) + 1;
-      const H = Math.ceil((F.height + 100) * dpr) + 1;
-      let seen = rc.cache.seen;
-      if (!seen || seen.length < W * H) seen = rc.cache.seen = new Uint8Array(W * H);
-      else seen.fill(0, 0, W * H);
-      const xs = coords(rc, rc.get("x"), rc.xm);
-      const ys = coords(rc, rc.get("y"), rc.ym);
-      const ax = rc.xm.a * dpr, bx = rc.xm.b * dpr, ay = rc.ym.a * dpr, by = rc.ym.b * dpr;
-      const xlog = rc.xm.log, ylog = rc.ym.log;
-      const ox = x0 * dpr, oy = y0 * dpr;
-      ctx.save();
-      ctx.setTransform(1, 0, 0, 1, 0, 0);
-      let drawn = 0;
-      for (let i = 0; i < n; i++) {
-        let xv = xs ? xs[i] : X(i);
-        let yv = ys ? ys[i] : Y(i);
-        if (xlog) xv = Math.log10(xv);
-        if (ylog) yv = Math.log10(yv);
-        const px = Math.round(ax * xv + bx - ox);
-        const py = Math.round(ay * yv + by - oy);
-        if (!(px >= 0 && px < W && py >= 0 && py < H)) continue;
-        const cell = py * W + px;
-        if (seen[cell]) continue;
-        seen[cell] = 1;
-        ctx.drawImage(canvas, px + ox - half, py + oy - half);
-        drawn++;
-      }
-      ctx.restore();
-      rc.stats.drawn = drawn;
+      const xs = coords(rc, rc.get("x"), rc.xm) || new Float64Array(n).fill(scalarCoord(rc.get("x"), rc.xm));
+      const ys = coords(rc, rc.get("y"), rc.ym) || new Float64Array(n).fill(scalarCoord(rc.get("y"), rc.ym));
+      rc.stats.drawn = stampPoints(ctx, rc, xs, ys, n, rc.cache.sprite);
       return;
     }
     for (let i = 0; i < n; i++) {
