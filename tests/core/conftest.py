@@ -16,7 +16,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "slow",
-    max_examples=2000,
+    max_examples=500,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -137,6 +137,35 @@ fn columns_mut<'m>(theme: &Theme, model: &'m mut Model, prop: &PropSchema) -> Re
     }
 }
 
+/// The rows a stream event carries: for typed columns, the new rows as the column now
+/// stores them (a view of the column's memory in its dtype, so later streams concatenate
+/// and receivers need no conversion); list columns keep the given rows.
+fn recorded_rows(c: &ColumnData, given: ColumnMap) -> ColumnMap {
+    let total = c.len();
+    given
+        .into_iter()
+        .map(|(name, v)| {
+            let rows = match &v {
+                Value::Array(a) => a.len(),
+                Value::List(l) => l.len(),
+                _ => 0,
+            };
+            let keep = rows.min(total);
+            let typed = c.column(&name).is_some_and(|col| col.is_typed());
+            let v = match (typed, c.get(&name)) {
+                (true, Some(Value::Array(mut a))) if a.len() >= keep => {
+                    let row_bytes = if a.len() == 0 { 0 } else { a.data.len() / a.len() };
+                    a.data = a.data.slice((a.len() - keep) * row_bytes, a.data.len());
+                    a.shape[0] = keep;
+                    Value::Array(a)
+                }
+                _ => v,
+            };
+            (name, v)
+        })
+        .collect()
+}
+
 /// Validates a prop change, checking writability for clients.
 fn check_prop<'a>(schema: &'a TypeSchema, prop: &str, client: bool) -> Result<&'a PropSchema> {
     let p = schema.prop(prop)?;
@@ -488,6 +517,7 @@ impl Document {
         let prop_s = prop.to_string();
         self.with_columns(id, prop, |c, key| {
             c.stream(&columns, rollover)?;
+            let columns = recorded_rows(c, columns);
             Ok(((), Event::Stream { id: key, prop: prop_s, columns, rollover: rollover.map(|r| r as u64) }))
         })
     }
