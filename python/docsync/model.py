@@ -197,6 +197,13 @@ class Model(metaclass=MetaModel):
     def __setattr__(self, name: str, value: Any) -> None:
         prop = self._props.get(name)
         if prop is not None:
+            # fast path: an attached model, a value whose type needs no conversion, no
+            # Python callbacks (the engine validates again and records the event; its
+            # own lock makes the single call atomic)
+            doc = self._doc
+            if doc is not None and type(value) in prop.fast and name not in self._callbacks:
+                doc._engine.set(self._id, name, value)
+                return
             self._set_property(prop, value)
         elif name.startswith("_") or isinstance(getattr(type(self), name, None), property):
             object.__setattr__(self, name, value)

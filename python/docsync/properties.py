@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from docsync._core import Ref
 from docsync.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -74,6 +75,9 @@ class Property:
     spec: str = "any"
     #: the conversion to/from the engine is the identity (fast path)
     plain: bool = True
+    #: value types that need no check beyond their type and reach the engine unchanged
+    #: (the setter's fast path: ``type(value) in prop.fast``)
+    fast: frozenset[type] = frozenset()
     #: the value can contain model references (walked when attaching models)
     has_refs: bool = False
 
@@ -236,7 +240,6 @@ AnyRef = Any_
 
 
 def _any_to_engine(value: Any) -> Any:
-    from docsync._core import Ref
     from docsync.model import Model
 
     if isinstance(value, Model):
@@ -251,8 +254,6 @@ def _any_to_engine(value: Any) -> Any:
 
 
 def _any_from_engine(value: Any, doc: Any) -> Any:
-    from docsync._core import Ref
-
     if isinstance(value, Ref):
         return doc._resolve(value.id)
     if isinstance(value, list):
@@ -277,6 +278,7 @@ def _models_in_any(value: Any) -> Iterable["Model"]:
 
 class Bool(Property):
     spec = "bool"
+    fast = frozenset({bool})
 
     def __init__(self, default: bool = False, **kw: Any) -> None:
         super().__init__(default, **kw)
@@ -294,6 +296,7 @@ class Bool(Property):
 
 class Int(Property):
     spec = "int"
+    fast = frozenset({int})
 
     def __init__(self, default: int = 0, **kw: Any) -> None:
         super().__init__(default, **kw)
@@ -313,6 +316,7 @@ class Int(Property):
 
 class Float(Property):
     spec = "float"
+    fast = frozenset({float, int})
 
     def __init__(self, default: float = 0.0, **kw: Any) -> None:
         super().__init__(default, **kw)
@@ -334,6 +338,7 @@ class Float(Property):
 
 
 class NonNegative(Float):
+    fast = frozenset()
     def describe(self) -> str:
         return "non-negative float"
 
@@ -348,6 +353,7 @@ Size = NonNegative
 
 
 class Percent(Float):
+    fast = frozenset()
     def describe(self) -> str:
         return "float between 0 and 1"
 
@@ -360,6 +366,7 @@ class Percent(Float):
 
 class String(Property):
     spec = "str"
+    fast = frozenset({str})
 
     def __init__(self, default: str = "", **kw: Any) -> None:
         super().__init__(default, **kw)
@@ -490,6 +497,7 @@ class Nullable(Property):
         super().__init__(default, **kw)
         self.spec = f"nullable({self.inner.spec})"
         self.plain = self.inner.plain
+        self.fast = self.inner.fast | {type(None)} if self.inner.fast else frozenset()
         self.has_refs = self.inner.has_refs
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -545,8 +553,6 @@ class Either(Property):
         return self._which(value)[0].to_engine(value)
 
     def from_engine(self, value: Any, doc: Any) -> Any:
-        from docsync._core import Ref
-
         for t in self.types:
             if isinstance(t, Instance) and isinstance(value, Ref):
                 return t.from_engine(value, doc)
@@ -763,8 +769,6 @@ class Instance(Property):
         raise Invalid()
 
     def to_engine(self, value: Any) -> Any:
-        from docsync._core import Ref
-
         return None if value is None else Ref(value._id)
 
     def from_engine(self, value: Any, doc: Any) -> Any:
@@ -823,6 +827,7 @@ class Datetime(Property):
 
     spec = "float"
     plain = True
+    fast = frozenset({float, int})
 
     def describe(self) -> str:
         return "a datetime, date, datetime64 or ms since the epoch"
@@ -970,6 +975,8 @@ class DataSpec(Property):
         self.value_type = value_type
         super().__init__(default, **kw)
         self.spec = f"either({self.value_type.spec}|map(any))"
+        # numbers (and None) go to the engine as they are; strings may be fields
+        self.fast = frozenset(t for t in self.value_type.fast if t is not str)
 
     def describe(self) -> str:
         return f"{self.value_type.describe()}, a column name, or a field()/value() dict"
