@@ -42,7 +42,7 @@ state = dict(value=0.0, alarms=0, times=[])
 
 def tick():
     state["value"] = 0.95 * state["value"] + rng.normal(0.0, 0.35)
-    now = time.time() * 1000.0
+    now = time.time_ns() // 1_000_000          # ms since the epoch
     signal.stream(dict(t=np.array([now], dtype="datetime64[ms]"),
                        value=np.array([state["value"]])), rollover=ROLLOVER)
     times = state["times"]

@@ -13,8 +13,9 @@ PERIOD_MS = 200         # one stream per source per tick; all three travel in on
 rng = np.random.default_rng()
 
 
-def now_ms() -> float:
-    return time.time() * 1000.0
+def now() -> np.ndarray:
+    """The current time as a one-row datetime64[ms] column (sent as 8 raw bytes)."""
+    return np.array([time.time_ns() // 1_000_000], dtype="datetime64[ms]")
 
 
 # ---- three data sources, all starting empty -------------------------------------------
@@ -27,7 +28,8 @@ trades = ColumnDataSource(data=dict(time=np.array([], dtype="datetime64[ms]"),
 
 # ---- plots: the lower plot shares the upper plot's x range -----------------------------
 price_plot = figure(title="Price (random walk) and 20-tick average", height=320, width=900,
-                    x_axis_type="datetime", tools="pan,wheel_zoom,box_zoom,reset,save")
+                    x_axis_type="datetime", tools="pan,wheel_zoom,box_zoom,reset,save",
+                    toolbar_location="above", min_border_left=60)
 price_plot.x_range.follow = "end"
 price_plot.x_range.follow_interval = ROLLOVER * PERIOD_MS
 price_plot.line(x="time", y="price", source=prices, color="navy", line_width=2)
@@ -37,7 +39,7 @@ price_plot.scatter(x="time", y="price", size="size", source=trades, color="fireb
                    alpha=0.6, marker="circle")
 
 volume_plot = figure(title="Volume", height=200, width=900, x_axis_type="datetime",
-                     x_range=price_plot.x_range, tools="")
+                     x_range=price_plot.x_range, tools="", min_border_left=60)
 volume_plot.vbar(x="time", top="volume", width=PERIOD_MS * 0.8, source=volume,
                  fill_color="color", line_color=None)
 
@@ -52,7 +54,7 @@ state = dict(price=100.0, ticks=0, rows=0, callback=None, window=[])
 
 def tick():
     """Append one row to every source (and a trade now and then); rollover keeps them bounded."""
-    t = np.array([now_ms()], dtype="datetime64[ms]")
+    t = now()
     state["price"] += rng.normal(0.0, volatility.value)
     window = state["window"]
     window.append(state["price"])

@@ -234,3 +234,18 @@ test("tooltip fields: @col, @{col}, $index, $x, formats", () => {
   assert.equal(formatTooltipField("@t{%F}", ctx), "2024-01-02");
   assert.equal(formatTooltipField("@missing", ctx), "???");
 });
+
+test("pyramid decimation of a sorted line equals the linear one", async () => {
+  const { LinePyramid, decimateSorted } = await import("../../python/docsync/static/plot/data.js");
+  const m = 50_000;
+  const X = new Float64Array(m), Y = new Float64Array(m);
+  let s = 3;
+  for (let i = 0; i < m; i++) { X[i] = i * 0.37; s = (s * 16807) % 2147483647; Y[i] = s / 2147483647; }
+  Y[777] = NaN; // a gap: its column falls back to the linear path
+  for (const a of [0.01, 0.5, 3]) {
+    const lin = decimateLine(X, Y, 0, m, { a, b: 0.25 }, { a: -1, b: 0 });
+    const pyr = decimateSorted(X, Y, 0, m, { a, b: 0.25 }, { a: -1, b: 0 }, new LinePyramid(Y, m));
+    assert.equal(pyr.count, lin.count, `scale ${a}`);
+    assert.deepEqual(Array.from(pyr.out.subarray(0, 2 * pyr.count)), Array.from(lin.out.subarray(0, 2 * lin.count)));
+  }
+});

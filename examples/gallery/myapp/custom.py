@@ -1,4 +1,4 @@
-"""StockGauge: a custom model whose browser view is implemented in custom.js."""
+"""StockGauge: a custom model; its browser view is static/custom.js."""
 from docsync.model import Model
 from docsync.properties import Int, String
 
@@ -6,11 +6,11 @@ from docsync.properties import Int, String
 class StockGauge(Model):
     """A labelled horizontal gauge: ``value`` out of ``maximum``.
 
-    ``__implementation__`` names the ES module (relative to this file) that registers the
-    model's view in the browser with ``registerView`` from ``/static/views.js``.
+    The properties are declared here like those of any model (the schema is registered
+    with the engine, which validates every change). The browser side is the ES module
+    ``static/custom.js``: it calls ``registerView("StockGauge", ...)`` and
+    ``templates/index.html`` loads it before the app renders.
     """
-
-    __implementation__ = "custom.js"
 
     label = String("", help="Text above the bar.")
     value = Int(0, help="Current amount.")
