@@ -70,7 +70,17 @@ def new_document() -> Any:
         from docsync.document import Document
     except ImportError:
         return _core.Document()
+    register_model_catalogue()
     return Document()
+
+
+def register_model_catalogue() -> None:
+    """Import every model class so their types are registered with the engine: a
+    pushed document or a client patch may use any of them, whatever the app imported."""
+    try:
+        import docsync.models  # noqa: F401
+    except ImportError:
+        log.debug("docsync.models is not available; only app-defined types are known")
 
 
 class Application:

@@ -21,7 +21,7 @@ import jinja2
 from tornado import httpserver, netutil, web
 from tornado.ioloop import IOLoop, PeriodicCallback
 
-from docsync.server.application import Application
+from docsync.server.application import Application, register_model_catalogue
 from docsync.server.handlers import (
     STATIC_PATH,
     TEMPLATES_PATH,
@@ -207,6 +207,7 @@ class Server:
         self._started = True
         loop = self._loop or IOLoop.current()
         self._loop = loop
+        register_model_catalogue()
         sockets = self._bind()
         for app in self.apps:
             self.sessions[app.name] = AppSessions(
