@@ -236,13 +236,8 @@ class Model(metaclass=MetaModel):
                 old = values.get(name, MISSING)
                 if old is MISSING:
                     old = prop.default_value()
-            if prop.has_refs:
-                for m in prop.models_in(value):
-                    if m._doc is not None:
-                        raise DocumentOwnershipError(
-                            f"{m!r} belongs to a document, but {self!r} (setting .{name}) does not; "
-                            "add this model to that document first"
-                        )
+            # a detached model may refer to models of a document (a new renderer over an
+            # existing source); it can then join only that document (checked on attach)
             values[name] = value
             if cbs:
                 self._fire_change(name, old, value)

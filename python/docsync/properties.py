@@ -438,9 +438,9 @@ def _color_tuple_ok(value: Any) -> bool:
     for i, c in enumerate(value):
         if isinstance(c, (bool, np.bool_)) or not isinstance(c, numbers.Real):
             return False
-        if i < 3 and not (isinstance(c, numbers.Integral) and 0 <= c <= 255):
+        if i < 3 and not (isinstance(c, numbers.Integral) and 0 <= int(c) <= 255):
             return False
-        if i == 3 and not 0 <= c <= 1:
+        if i == 3 and not 0 <= float(c) <= 1:
             return False
     return True
 
@@ -1096,11 +1096,11 @@ class TrackedList(list):  # type: ignore[type-arg]
     __setitem__ = _mutator("__setitem__")
     __delitem__ = _mutator("__delitem__")
 
-    def __iadd__(self, other: Iterable[Any]) -> "TrackedList":  # type: ignore[override]
+    def __iadd__(self, other: Iterable[Any]) -> "TrackedList":  # type: ignore[override,misc]
         self.extend(other)
         return self
 
-    def __imul__(self, n: int) -> "TrackedList":  # type: ignore[override]
+    def __imul__(self, n: int) -> "TrackedList":  # type: ignore[override,misc]
         list.__imul__(self, n)
         self._changed()
         return self

@@ -196,3 +196,18 @@ def test_validation_happens_before_anything_changes(doc):
     with pytest.raises(ValidationError):
         s.value = "x"
     assert s.value == 1 and doc._flush() is None
+
+
+def test_a_new_model_may_refer_to_an_attached_one(doc):
+    """A callback adding a renderer over an existing source (a common pattern)."""
+    src = ColumnDataSource(data={"x": [1.0]})
+    p = Plot()
+    doc.add_root(p)
+    doc.add_root(Row(Plot(renderers=[GlyphRenderer(data_source=src, glyph=Line())])))
+    r = GlyphRenderer(data_source=src, glyph=Line())
+    assert r.document is None and src.document is doc
+    p.renderers.append(r)
+    assert r.document is doc and p.renderers[-1].data_source is src
+    other = Document()
+    with pytest.raises(DocumentOwnershipError):
+        other.add_root(GlyphRenderer(data_source=src, glyph=Line()))

@@ -61,7 +61,7 @@ class XYGlyph(Glyph):
     __abstract__ = True
     x = NumberSpec(None, help="x coordinates (a column name or a value)")
     y = NumberSpec(None)
-    _args = ("x", "y")
+    _args: tuple[str, ...] = ("x", "y")
 
 
 class Line(XYGlyph, LineProps):

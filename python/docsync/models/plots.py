@@ -144,7 +144,7 @@ class Plot(LayoutDOM):
         return r
 
     def _objects(self, places: tuple[str, ...], cls: type) -> "SplattableList":
-        out = []
+        out: list[Any] = []
         for place in places:
             out.extend(o for o in getattr(self, place) if isinstance(o, cls))
         return SplattableList(out)

@@ -74,7 +74,7 @@ class TrackedColumn(list):  # type: ignore[type-arg]
     __setitem__ = _mutator("__setitem__")
     __delitem__ = _mutator("__delitem__")
 
-    def __iadd__(self, other: Any) -> "TrackedColumn":  # type: ignore[override]
+    def __iadd__(self, other: Any) -> "TrackedColumn":  # type: ignore[override,misc]
         self.extend(other)
         return self
 
