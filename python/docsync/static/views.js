@@ -268,7 +268,7 @@ export class ViewContext {
       let view = this.rootViews.get(m.id);
       if (!view) {
         view = this.buildView(m);
-        view.el.classList.add("docsync-root");
+        view.el.classList.add("docsync-root-view");
         this.rootViews.set(m.id, view);
       }
       placeAfter(this.container, view.el, prev);
