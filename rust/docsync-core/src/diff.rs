@@ -57,7 +57,7 @@ pub fn diff_documents(a: &Document, b: &Document) -> Patch {
 }
 
 fn new_event(id: &Arc<str>, m: &Model) -> Event {
-    Event::New { id: id.clone(), type_name: m.schema.name.clone(), props: m.props.clone() }
+    Event::New { id: id.clone(), type_name: m.schema.name.clone(), props: crate::document::wire_props(&m.props) }
 }
 
 fn diff_model(id: &Arc<str>, ma: &Model, mb: &Model, b: &Document, events: &mut Vec<Event>) {

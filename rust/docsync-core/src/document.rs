@@ -86,6 +86,18 @@ impl PartialEq for Document {
     }
 }
 
+/// Props as they travel in events: column data as plain maps of columns (what a receiver
+/// decodes), so a patch equals its decoded self.
+pub fn wire_props(props: &IndexMap<String, Value>) -> IndexMap<String, Value> {
+    props
+        .iter()
+        .map(|(k, v)| match v {
+            Value::Columns(c) => (k.clone(), Value::Map(c.to_map())),
+            v => (k.clone(), v.clone()),
+        })
+        .collect()
+}
+
 pub(crate) fn props_equal(a: &IndexMap<String, Value>, b: &IndexMap<String, Value>) -> bool {
     a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v))
 }
@@ -265,7 +277,7 @@ impl Document {
         let props = validate_props(&schema, &self.theme, props, false)?;
         let id: Arc<str> = Arc::from(id);
         self.released.remove(&id);
-        self.pending.push(Event::New { id: id.clone(), type_name: schema.name.clone(), props: props.clone() });
+        self.pending.push(Event::New { id: id.clone(), type_name: schema.name.clone(), props: wire_props(&props) });
         self.models.insert(id, Arc::new(Model { schema, props, stamp: next_stamp() }));
         self.bump();
         Ok(())
@@ -877,7 +889,7 @@ impl Document {
 
 impl FlushState for Document {
     fn current(&self, id: &str) -> Option<(Arc<str>, IndexMap<String, Value>)> {
-        self.models.get(id).map(|m| (m.schema.name.clone(), m.props.clone()))
+        self.models.get(id).map(|m| (m.schema.name.clone(), wire_props(&m.props)))
     }
     fn current_exists(&self, id: &str) -> bool {
         self.models.contains_key(id)
