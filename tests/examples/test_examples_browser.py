@@ -83,10 +83,11 @@ def app_page(page: Page, gallery_server: ServedApps, test_output: Path) -> Itera
     """Opens a gallery app; after the test: screenshot, and no console errors allowed."""
     opened: dict[str, Any] = {}
 
-    def go(name: str, query: str = "") -> Console:
+    def go(name: str, shot: str = "") -> Console:
+        """Open app `name`; the screenshot is gallery-<name>[-<shot>].png."""
         _, roots, _ = GALLERY_APPS[name]
-        console = open_app(page, gallery_server.urls[name] + query, roots[0])
-        opened.update(name=name, console=console)
+        console = open_app(page, gallery_server.urls[name], roots[0])
+        opened.update(name=f"{name}-{shot}" if shot else name, console=console)
         return console
 
     yield go
@@ -113,7 +114,7 @@ def test_app_renders(name: str, app_page: Any, page: Page) -> None:
 
 
 def test_button_click_draws_numbers(app_page: Any, page: Page) -> None:
-    app_page("button")
+    app_page("button", "pressed")
     button = page.locator('[data-model-type="Button"]').first
     for n in (1, 2, 3):
         clickable = button.locator("button") if button.locator("button").count() else button
@@ -123,7 +124,7 @@ def test_button_click_draws_numbers(app_page: Any, page: Page) -> None:
 
 
 def test_animated_line_moves(app_page: Any, page: Page) -> None:
-    app_page("animated")
+    app_page("animated", "moving")
     alpha = page.evaluate("() => window.__t.models('Line').map((m) => m.get('line_alpha'))")
     page.wait_for_function(
         f"(before) => JSON.stringify(window.__t.models('Line').map((m) => m.get('line_alpha'))) !== before",
@@ -131,7 +132,7 @@ def test_animated_line_moves(app_page: Any, page: Page) -> None:
 
 
 def test_streaming_dashboard_streams_with_rollover(app_page: Any, page: Page) -> None:
-    app_page("streaming")
+    app_page("streaming", "streamed")
     page.wait_for_function("() => window.__t.len('price') >= 10 && window.__t.len('volume') >= 10", timeout=20_000)
     page.wait_for_function("() => window.__t.text('Div').includes('ticks streamed')", timeout=10_000)
 
@@ -146,13 +147,13 @@ def set_model(page: Page, js_filter: str, prop: str, value: Any) -> None:
 
 
 def test_sliders_recompute_in_python(app_page: Any, page: Page) -> None:
-    app_page("sliders")
+    app_page("sliders", "20-harmonics")
     set_model(page, "(m) => m.type === 'Slider' && m.get('title') === 'Harmonics'", "value", 20)
     page.wait_for_function("() => window.__t.text('Div').includes('20 harmonics')", timeout=10_000)
 
 
 def test_widgets_text_input_sets_the_title(app_page: Any, page: Page) -> None:
-    app_page("widgets")
+    app_page("widgets", "edited")
     field = page.locator('[data-model-type="TextInput"] input').first
     field.fill("Typed in the browser")
     field.press("Enter")
@@ -163,14 +164,22 @@ def test_widgets_text_input_sets_the_title(app_page: Any, page: Page) -> None:
 
 
 def test_million_points_arrive_and_zoom_recounts(app_page: Any, page: Page) -> None:
-    app_page("million")
+    app_page("million", "zoomed")
     page.wait_for_function("() => window.__t.len('x') === 1000000", timeout=60_000)
     set_model(page, "(m) => m.type === 'Range1d' && m.get('start') === -6", "start", 0)
     page.wait_for_function("() => window.__t.text('Div').includes('x 0.00')", timeout=20_000)
 
 
+def test_table_row_click_selects(app_page: Any, page: Page) -> None:
+    app_page("table", "clicked")
+    page.locator('[data-model-type="DataTable"]').get_by_text("sample-004", exact=True).click()
+    page.wait_for_function("() => window.__t.text('Div').includes('1</b> selected')", timeout=10_000)
+    selections = page.evaluate("() => window.__t.models('Selection').map((m) => Array.from(m.get('indices')))")
+    assert [4] in selections
+
+
 def test_table_selection_highlights_points(app_page: Any, page: Page) -> None:
-    app_page("table")
+    app_page("table", "selected")
     set_model(page, "(m) => m.type === 'Selection'", "indices", [3, 5, 8])
     page.wait_for_function("() => window.__t.text('Div').includes('3</b> selected')", timeout=10_000)
     page.wait_for_function("() => window.__t.len('name') === 200 && window.__t.models('ColumnDataSource')"
@@ -178,7 +187,7 @@ def test_table_selection_highlights_points(app_page: Any, page: Page) -> None:
 
 
 def test_myapp_template_static_theme_and_custom_model(app_page: Any, page: Page) -> None:
-    app_page("myapp")
+    app_page("myapp", "tools")
     assert page.locator("header.myapp h1").inner_text() == "myapp: a directory app"       # templates/index.html
     background = page.evaluate("() => getComputedStyle(document.querySelector('header.myapp')).backgroundColor")
     assert background == "rgb(236, 230, 214)"                                              # static/style.css

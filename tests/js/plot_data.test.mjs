@@ -102,7 +102,7 @@ test("bounds cache: streams without rollover only read the new rows", () => {
 
 test("DataRange1d padding, degenerate spans and log ranges", () => {
   assert.deepEqual(paddedRange(0, 10, 0.1), [-0.5, 10.5]);
-  assert.deepEqual(paddedRange(5, 5, 0.1), [4.5, 5.5]);
+  assert.deepEqual(paddedRange(5, 5, 0.1), [4, 6]);
   assert.deepEqual(paddedRange(0, 0, 0.1), [-1, 1]);
   assert.equal(paddedRange(Infinity, -Infinity), null);
   const [a, b] = paddedRange(-5, 1000, 0, true, 1);

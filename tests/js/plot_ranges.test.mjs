@@ -78,6 +78,9 @@ test("follow=end with follow_interval keeps a sliding window", () => {
   st.contribute({}, 0, 1000, 1);
   st.updateAuto();
   assert.deepEqual([st.start, st.end], [900, 1000]);
+  st.contribute({}, 950, 1000, 950); // narrower than the interval: the data span wins
+  st.updateAuto();
+  assert.deepEqual([st.start, st.end], [950, 1000]);
 });
 
 test("Range1d: person's changes written at flush, reset restores the initial values", () => {
