@@ -75,10 +75,11 @@ test("explicit DataRange1d start from Python is kept (bar charts: y_range.start 
 test("follow=end with follow_interval keeps a sliding window", () => {
   const m = new FakeModel("DataRange1d", { follow: "end", follow_interval: 100, range_padding: 0 });
   const st = rangeState(m);
-  st.contribute({}, 0, 1000, 1);
+  const v = {};
+  st.contribute(v, 0, 1000, 1);
   st.updateAuto();
   assert.deepEqual([st.start, st.end], [900, 1000]);
-  st.contribute({}, 950, 1000, 950); // narrower than the interval: the data span wins
+  st.contribute(v, 950, 1000, 950); // narrower than the interval: the data span wins
   st.updateAuto();
   assert.deepEqual([st.start, st.end], [950, 1000]);
 });

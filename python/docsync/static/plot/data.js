@@ -275,18 +275,18 @@ export class BoundsCache {
 
 /**
  * DataRange1d's padded interval from data bounds [lo, hi]: `padding` of the span split
- * over both ends (in log space for log scales); a degenerate span widens to ±1 (or a
- * decade each side in log space) like Bokeh. Returns null when there is no data.
+ * over both ends (in log space for log scales); a degenerate span widens to
+ * `defaultSpan` (in decades for log scales) like BokehJS. Returns null when there is no data.
  */
-export function paddedRange(lo, hi, padding = 0.1, log = false, posLo = lo) {
+export function paddedRange(lo, hi, padding = 0.1, log = false, posLo = lo, defaultSpan = 2) {
   if (log) {
     const l = posLo;
     if (!(hi > 0) || !Number.isFinite(l) || !(l > 0)) return null;
     let a = Math.log10(l);
     let b = Math.log10(hi);
     if (a === b) {
-      a -= 1;
-      b += 1;
+      a -= defaultSpan / 2;
+      b += defaultSpan / 2;
     } else {
       const p = ((b - a) * padding) / 2;
       a -= p;
@@ -295,10 +295,7 @@ export function paddedRange(lo, hi, padding = 0.1, log = false, posLo = lo) {
     return [Math.pow(10, a), Math.pow(10, b)];
   }
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return null;
-  if (lo === hi) {
-    const d = lo === 0 ? 1 : Math.abs(lo) * 0.1;
-    return [lo - d, hi + d];
-  }
+  if (lo === hi) return [lo - defaultSpan / 2, hi + defaultSpan / 2]; // BokehJS: default_span
   const p = ((hi - lo) * padding) / 2;
   return [lo - p, hi + p];
 }
@@ -494,11 +491,10 @@ export function decimateSorted(x, y, i0, i1, mx, my, pyr, out = null) {
     let j = lowerBound(x, (c + 1 - bx) / ax, i + 1, i1);
     while (j < i1 && Math.floor(ax * x[j] + bx) <= c) j++; // float rounding at the boundary
     if (pyr.hasBad(i, j) || ylog) {
+      // a column starting in a gap breaks the line drawn so far (decimateLine starts "broken")
+      if (!Number.isFinite(Y(y[i])) && k > 0 && out[k - 2] === out[k - 2]) push(NaN, NaN);
       const r = decimateLine(x, y, i, j, mx, my, null);
-      if (k > 0 && r.count > 0 && !(out[k - 2] === out[k - 2])) { /* keep the break */ }
       for (let q = 0; q < r.count; q++) push(r.out[2 * q], r.out[2 * q + 1]);
-      // a column that ends in a gap breaks the line before the next column
-      if (!Number.isFinite(y[j - 1])) push(NaN, NaN);
       i = j;
       continue;
     }

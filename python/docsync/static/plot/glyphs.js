@@ -375,6 +375,11 @@ function stampPoints(ctx, rc, xs, ys, n, sp) {
     c.seen.fill(0);
   }
   const acc = c.acc, seen = c.seen, offs = sp.offs, vals = sp.vals, m = offs.length >> 1;
+  // Opaque sprites: one stamp per pixel position looks the same as many. Translucent ones
+  // accumulate (density stays visible) until the covered pixels are practically opaque.
+  let aMax = 0;
+  for (let k = 3; k < vals.length; k += 4) aMax = Math.max(aMax, vals[k]);
+  const maxStamps = aMax >= 0.999 ? 1 : Math.min(255, Math.ceil(Math.log(0.004) / Math.log(1 - aMax)));
   const ax = rc.xm.a * dpr, bx = rc.xm.b * dpr - ox, ay = rc.ym.a * dpr, by = rc.ym.b * dpr - oy;
   const xlog = rc.xm.log, ylog = rc.ym.log;
   let stamps = 0;
@@ -386,8 +391,8 @@ function stampPoints(ctx, rc, xs, ys, n, sp) {
     const py = Math.round(ay * yv + by);
     if (!(px >= half && px < W - half && py >= half && py < H - half)) continue;
     const cell = py * W + px;
-    if (seen[cell] === 1) continue;
-    seen[cell] = 1;
+    if (seen[cell] >= maxStamps) continue;
+    seen[cell]++;
     stamps++;
     const x0 = px - half, y0 = py - half;
     for (let k = 0; k < m; k++) {

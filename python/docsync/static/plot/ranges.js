@@ -121,13 +121,20 @@ export class RangeState {
       if (c.posLo < posLo) posLo = c.posLo;
     }
     const m = this.model;
-    let r = paddedRange(lo, hi, prop(m, "range_padding", 0.1), log, posLo);
+    let r;
+    if (prop(m, "range_padding_units", "percent") === "absolute" && Number.isFinite(lo) && Number.isFinite(hi)) {
+      const pad = prop(m, "range_padding", 0.1);
+      r = [lo - pad, hi + pad];
+    } else r = paddedRange(lo, hi, prop(m, "range_padding", 0.1), log, posLo, prop(m, "default_span", 2));
     if (r === null) r = Number.isFinite(this.start) && Number.isFinite(this.end) ? [this.start, this.end] : (log ? [0.1, 10] : [-1, 1]);
     let [s, e] = r;
     const follow = prop(m, "follow", null);
     const interval = finiteOrNull(prop(m, "follow_interval", null));
-    if (interval !== null && follow === "end") s = e - interval;
-    else if (interval !== null && follow === "start") e = s + interval;
+    // follow_interval bounds the width ("at most"), as in BokehJS
+    if (interval !== null && Math.abs(e - s) > interval) {
+      if (follow === "end") s = e - interval;
+      else if (follow === "start") e = s + interval;
+    }
     if (this.explicit.start !== null) s = this.explicit.start;
     if (this.explicit.end !== null) e = this.explicit.end;
     if (prop(m, "flipped", false)) [s, e] = [e, s];
