@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from benches.harness import Result, WorkloadFailed, fmt_bytes, fmt_seconds, machine_description, measure_memcpy_bandwidth
+from benches.harness import Result, WorkloadFailed, fmt_bytes, machine_description, measure_memcpy_bandwidth
 
 #: Workload modules, each with `run(quick: bool) -> list[Result]`.
 GROUPS = ["document", "core", "server", "browser"]
@@ -58,8 +58,8 @@ def render(results: list[Result], quick: bool, memcpy: float, elapsed: float) ->
     for r in results:
         d, b = r.docsync, r.bokeh
         lines.append(
-            f"| {r.group} | {r.name} | {r.unit} | {fmt_seconds(d.median)} ({fmt_seconds(d.low)}–{fmt_seconds(d.high)}) "
-            f"| {r.baseline} | {fmt_seconds(b.median)} ({fmt_seconds(b.low)}–{fmt_seconds(b.high)}) "
+            f"| {r.group} | {r.name} | {r.unit} | {r.fmt(d.median)} ({r.fmt(d.low)}–{r.fmt(d.high)}) "
+            f"| {r.baseline} | {r.fmt(b.median)} ({r.fmt(b.low)}–{r.fmt(b.high)}) "
             f"| {r.ratio:.1f}× | {fmt_bytes(d.size)} | {fmt_bytes(b.size)} | {r.note} |"
         )
     return "\n".join(lines) + "\n"
@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             for result in module.run(quick=args.quick, memcpy=memcpy):
                 results.append(result)
                 print(
-                    f"  {result.name:<55} docsync {fmt_seconds(result.docsync.median):>10}  "
-                    f"{result.baseline} {fmt_seconds(result.bokeh.median):>10}  ratio {result.ratio:7.1f}×",
+                    f"  {result.name:<60} docsync {result.fmt(result.docsync.median):>10}  "
+                    f"{result.baseline} {result.fmt(result.bokeh.median):>10}  ratio {result.ratio:7.1f}×",
                     flush=True,
                 )
         except WorkloadFailed as exc:

@@ -53,6 +53,10 @@ class Result:
     bokeh: Side
     note: str = ""
     baseline: str = "Bokeh"  # what the second system is (Bokeh, or a floor like memcpy)
+    quantity: str = "seconds"  # what the samples are: "seconds" or "MiB"
+
+    def fmt(self, value: float) -> str:
+        return f"{value:.2f} MiB" if self.quantity == "MiB" else fmt_seconds(value)
 
     @property
     def ratio(self) -> float:

@@ -1,0 +1,304 @@
+"""The server end to end: the same streaming app under `docsync serve` and `bokeh serve`.
+
+An app streams 100 rows × 3 float64 columns (x, y and t = the time the rows were made)
+every 50 ms. N WebSocket clients speaking each server's real protocol connect from this
+process; the server runs in its own process, whose CPU time (psutil) is what we report,
+per update delivered to a client. Latency = arrival time − t of the newest row. Also:
+opening 50 sessions (time and memory each) and memory after they are closed and cleaned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import psutil
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import WebSocketClosedError, websocket_connect
+
+from benches.harness import Result, Side, WorkloadFailed
+
+APP = textwrap.dedent(
+    """
+    import time
+    import numpy as np
+    from {pkg}.models import ColumnDataSource
+    from {pkg}.plotting import curdoc, figure
+
+    source = ColumnDataSource(data=dict(x=np.zeros(0), y=np.zeros(0), t=np.zeros(0)))
+    p = figure(width=600, height=300)
+    p.line("x", "y", source=source)
+    curdoc().add_root(p)
+    state = {{"i": 0}}
+
+    def tick():
+        i = state["i"]
+        state["i"] += 100
+        x = np.arange(i, i + 100, dtype=np.float64)
+        source.stream(dict(x=x, y=np.sin(x / 50.0), t=np.full(100, time.time())), rollover=10000)
+
+    curdoc().add_periodic_callback(tick, 50)
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """`docsync serve` or `bokeh serve` of the streaming app, in a subprocess."""
+
+    def __init__(self, system: str, workdir: Path) -> None:
+        self.system = system
+        self.port = free_port()
+        app = workdir / f"{system}_app" / "app.py"
+        app.parent.mkdir(exist_ok=True)
+        app.write_text(APP.format(pkg=system))
+        common = ["serve", str(app), "--port", str(self.port), "--address", "127.0.0.1",
+                  "--check-unused-sessions", "300", "--unused-session-lifetime", "300"]
+        if system == "bokeh":
+            cmd = [sys.executable, "-m", "bokeh", *common, "--allow-websocket-origin", f"localhost:{self.port}"]
+        else:
+            cmd = [sys.executable, "-m", "docsync", *common]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.ps = psutil.Process(self.proc.pid)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    out = self.proc.stdout.read() if self.proc.stdout else ""
+                    raise WorkloadFailed(f"{system} serve did not start: {out[-2000:]}")
+                time.sleep(0.05)
+
+    def cpu_seconds(self) -> float:
+        t = self.ps.cpu_times()
+        return float(t.user + t.system)
+
+    def rss(self) -> int:
+        return int(self.ps.memory_info().rss)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class StreamClient:
+    """Counts stream updates and their latency over one WebSocket."""
+
+    def __init__(self) -> None:
+        self.updates = 0
+        self.bytes = 0
+        self.latencies: list[float] = []
+        self.loaded = asyncio.Event()
+        self.conn: Any = None
+
+    def record(self, t_newest: float, nbytes: int) -> None:
+        self.updates += 1
+        self.bytes += nbytes
+        self.latencies.append(time.time() - t_newest)
+
+
+class DocsyncClient(StreamClient):
+    async def connect(self, port: int) -> None:
+        from docsync import core
+        from docsync.server.tokens import generate_token
+
+        token = generate_token(uuid.uuid4().hex)
+        req = HTTPRequest(f"ws://127.0.0.1:{port}/app/ws?docsync-token={token}",
+                          headers={"Origin": f"http://localhost:{port}"})
+        self.conn = await websocket_connect(req, max_message_size=64 << 20)
+        await self.conn.write_message(core.encode_message("hello", payload={"client_id": uuid.uuid4().hex, "resume": None}), binary=True)
+        asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        from docsync import core
+
+        while True:
+            data = await self.conn.read_message()
+            if data is None:
+                return
+            assert isinstance(data, bytes)
+            msg = core.decode_message(data)
+            if msg.type == "snapshot":
+                self.loaded.set()
+            elif msg.type == "patch" and msg.patch is not None:
+                for event in msg.patch.events():
+                    if event["k"] == "stream":
+                        self.record(float(event["columns"]["t"][-1]), len(data))
+                try:
+                    await self.conn.write_message(core.encode_message("ack", ack=msg.seq), binary=True)
+                except WebSocketClosedError:
+                    return
+
+
+class BokehClient(StreamClient):
+    """A minimal client of the Bokeh protocol (header, metadata, content, buffers)."""
+
+    async def connect(self, port: int) -> None:
+        from bokeh.util.token import generate_jwt_token
+
+        token = generate_jwt_token(uuid.uuid4().hex)
+        req = HTTPRequest(f"ws://127.0.0.1:{port}/app/ws", headers={"Origin": f"http://localhost:{port}"})
+        self.conn = await websocket_connect(req, subprotocols=["bokeh", token], max_message_size=64 << 20)
+        asyncio.ensure_future(self._read())
+
+    async def _send(self, msgtype: str) -> None:
+        header = json.dumps({"msgid": uuid.uuid4().hex, "msgtype": msgtype})
+        for part in (header, "{}", "{}"):
+            await self.conn.write_message(part)
+
+    async def _read(self) -> None:
+        while True:
+            header_raw = await self.conn.read_message()
+            if header_raw is None:
+                return
+            header = json.loads(header_raw)
+            _metadata = await self.conn.read_message()
+            content_raw = await self.conn.read_message()
+            if _metadata is None or content_raw is None:
+                return
+            nbytes = len(header_raw) + len(_metadata) + len(content_raw)
+            buffers: dict[str, bytes] = {}
+            for _ in range(header.get("num_buffers", 0)):
+                buf_header_raw = await self.conn.read_message()
+                payload = await self.conn.read_message()
+                if buf_header_raw is None or payload is None:
+                    return
+                buf_header = json.loads(buf_header_raw)
+                buffers[buf_header["id"]] = payload
+                nbytes += len(payload)
+            kind = header["msgtype"]
+            if kind == "ACK":
+                await self._send("PULL-DOC-REQ")
+            elif kind == "PULL-DOC-REPLY":
+                self.loaded.set()
+            elif kind == "PATCH-DOC":
+                for event in json.loads(content_raw)["events"]:
+                    if event.get("kind") == "ColumnsStreamed":
+                        entries = dict(event["data"]["entries"])
+                        self.record(_bokeh_last(entries["t"], buffers), nbytes)
+
+
+def _bokeh_last(value: Any, buffers: dict[str, bytes]) -> float:
+    if isinstance(value, list):
+        return float(value[-1])
+    array = value["array"]
+    if isinstance(array, dict) and array.get("type") == "ref":
+        raw = buffers[array["id"]]
+    elif isinstance(array, dict) and "data" in array:
+        data = array["data"]
+        raw = buffers[data["id"]] if isinstance(data, dict) else __import__("base64").b64decode(data)
+    else:
+        raise WorkloadFailed(f"unexpected Bokeh array encoding: {value!r:.200}")
+    return float(np.frombuffer(raw, dtype=value.get("dtype", "float64"))[-1])
+
+
+CLIENTS: dict[str, type[StreamClient]] = {"docsync": DocsyncClient, "bokeh": BokehClient}
+
+
+async def stream_window(server: ServerProcess, nclients: int, seconds: float) -> dict[str, float]:
+    clients = [CLIENTS[server.system]() for _ in range(nclients)]
+    for c in clients:
+        await c.connect(server.port)  # type: ignore[attr-defined]
+    await asyncio.wait_for(asyncio.gather(*(c.loaded.wait() for c in clients)), 30)
+    await asyncio.sleep(0.5)  # let sessions settle (first ticks, JIT-free warm-up)
+    for c in clients:
+        c.updates, c.bytes, c.latencies = 0, 0, []
+    cpu0 = server.cpu_seconds()
+    await asyncio.sleep(seconds)
+    cpu = server.cpu_seconds() - cpu0
+    updates = sum(c.updates for c in clients)
+    lat = sorted(x for c in clients for x in c.latencies)
+    for c in clients:
+        c.conn.close()
+    if updates < nclients * seconds * 5:  # 20 Hz expected; far fewer means it is broken
+        raise WorkloadFailed(f"{server.system}: only {updates} updates for {nclients} clients in {seconds} s")
+    await asyncio.sleep(0.2)
+    return {
+        "cpu_per_update": cpu / updates,
+        "lat_median": statistics.median(lat),
+        "lat_p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+        "bytes_per_update": sum(c.bytes for c in clients) / updates,
+        "updates_per_s": updates / seconds,
+    }
+
+
+async def open_sessions(server: ServerProcess, n: int) -> dict[str, float]:
+    rss0 = server.rss()
+    start = time.perf_counter()
+    clients = []
+    for _ in range(n):
+        c = CLIENTS[server.system]()
+        await c.connect(server.port)  # type: ignore[attr-defined]
+        try:
+            await asyncio.wait_for(c.loaded.wait(), 30)
+        except asyncio.TimeoutError:
+            raise WorkloadFailed(f"{server.system}: session {len(clients) + 1} of {n} did not load in 30 s") from None
+        clients.append(c)
+    elapsed = time.perf_counter() - start
+    rss_open = server.rss()
+    for c in clients:
+        c.conn.close()
+    await asyncio.sleep(2.0)  # lifetime 300 ms, checked every 300 ms
+    return {"seconds_per_session": elapsed / n, "rss_per_session": (rss_open - rss0) / n,
+            "rss_after_close": server.rss() - rss0}
+
+
+def run(quick: bool, memcpy: float) -> list[Result]:
+    results: list[Result] = []
+    repeats = 1 if quick else 3
+    seconds = 1.5 if quick else 4.0
+    with tempfile.TemporaryDirectory() as tmp:
+        servers = {s: ServerProcess(s, Path(tmp)) for s in ("docsync", "bokeh")}
+        try:
+            for nclients in ((1, 5) if quick else (1, 10, 50)):
+                samples: dict[str, list[dict[str, float]]] = {"docsync": [], "bokeh": []}
+                for _ in range(repeats):
+                    for system in ("docsync", "bokeh"):  # alternate
+                        samples[system].append(asyncio.run(stream_window(servers[system], nclients, seconds)))
+                for metric, unit, label in (
+                    ("cpu_per_update", "server CPU per delivered update", "CPU"),
+                    ("lat_median", "latency median", "latency median"),
+                    ("lat_p99", "latency p99", "latency p99"),
+                ):
+                    d = Side([s[metric] for s in samples["docsync"]], int(statistics.median(s["bytes_per_update"] for s in samples["docsync"])))
+                    b = Side([s[metric] for s in samples["bokeh"]], int(statistics.median(s["bytes_per_update"] for s in samples["bokeh"])))
+                    results.append(Result("server", f"stream 100 rows/50 ms to {nclients} clients: {label}", unit, d, b))
+            nsessions = 10 if quick else 50
+            opened = {s: asyncio.run(open_sessions(servers[s], nsessions)) for s in ("docsync", "bokeh")}
+            for metric, label in (("seconds_per_session", "time per session"),):
+                results.append(Result("sessions", f"open {nsessions} sessions: {label}", "per session",
+                                      Side([opened["docsync"][metric]]), Side([opened["bokeh"][metric]])))
+            results.append(Result(
+                "sessions", f"open {nsessions} sessions: memory per session", "RSS growth",
+                Side([opened["docsync"]["rss_per_session"] / 2**20]), Side([opened["bokeh"]["rss_per_session"] / 2**20]),
+                note=f"after close + cleanup: docsync {opened['docsync']['rss_after_close'] / 2**20:.1f} MiB, "
+                     f"Bokeh {opened['bokeh']['rss_after_close'] / 2**20:.1f} MiB above the start",
+                quantity="MiB",
+            ))
+        finally:
+            for s in servers.values():
+                s.stop()
+    return results
