@@ -458,16 +458,26 @@ export class ModelMirror {
     this.type = type;
     this.props = new Map(Object.entries(props ?? {}));
     this.deleted = false;
-    this._resolved = new Map();
-    this._listeners = new Map();
-    this.change = new ChangeSignal(this);
-    for (const prop of this.props.keys()) defineAccessor(this, prop);
+    this._resolved = null; // prop → resolved value (created on first use: documents can be large)
+    this._listeners = null;
+    this._change = null;
+    const defaults = doc.defaults[type];
+    for (const prop of this.props.keys()) {
+      if (defaults === undefined || !(prop in defaults)) defineAccessor(this, prop);
+    }
+  }
+
+  /** `model.change.emit()` / `model.change.connect(cb)`, as in BokehJS. */
+  get change() {
+    return (this._change ??= new ChangeSignal(this));
   }
 
   /** The value of `prop` (the snapshot's default if unset), refs resolved to models. */
   get(prop) {
-    const cached = this._resolved.get(prop);
-    if (cached !== undefined) return cached;
+    if (this._resolved !== null) {
+      const cached = this._resolved.get(prop);
+      if (cached !== undefined) return cached;
+    }
     let v;
     if (this.props.has(prop)) v = this.props.get(prop);
     else {
@@ -475,7 +485,7 @@ export class ModelMirror {
       v = defaults ? defaults[prop] : undefined;
     }
     const r = v instanceof ColumnStore ? v.object() : resolveValue(this.doc, v);
-    if (r !== undefined) this._resolved.set(prop, r);
+    if (r !== undefined) (this._resolved ??= new Map()).set(prop, r);
     return r;
   }
 
@@ -511,7 +521,7 @@ export class ModelMirror {
     const old = this.get(prop);
     if (raw === undefined) {
       this.props.delete(prop);
-      this._resolved.delete(prop);
+      this._resolved?.delete(prop);
     } else {
       this._store(prop, raw);
     }
@@ -520,8 +530,9 @@ export class ModelMirror {
 
   /** Subscribe to changes of `prop` (or `"*"` for all); returns an unsubscribe function. */
   on(prop, cb) {
-    let set = this._listeners.get(prop);
-    if (!set) this._listeners.set(prop, (set = new Set()));
+    const listeners = (this._listeners ??= new Map());
+    let set = listeners.get(prop);
+    if (!set) listeners.set(prop, (set = new Set()));
     set.add(cb);
     return () => set.delete(cb);
   }
@@ -538,7 +549,7 @@ export class ModelMirror {
   _store(prop, raw) {
     if (!this.props.has(prop)) defineAccessor(this, prop);
     this.props.set(prop, raw);
-    this._resolved.delete(prop);
+    this._resolved?.delete(prop);
   }
 
   _columns(prop) {
@@ -548,20 +559,23 @@ export class ModelMirror {
       v = new ColumnStore(v ?? this.get(prop) ?? {});
       this.props.set(prop, v);
     }
-    this._resolved.delete(prop);
+    this._resolved?.delete(prop);
     return v;
   }
 
   _notify(info) {
     info.model = this;
-    if (info.prop === null) {
-      for (const [prop, set] of this._listeners) {
-        for (const cb of [...set]) callSafely(cb, prop === "*" ? info : { ...info, prop });
-      }
-    } else {
-      for (const key of [info.prop, "*"]) {
-        const set = this._listeners.get(key);
-        if (set) for (const cb of [...set]) callSafely(cb, info);
+    const listeners = this._listeners;
+    if (listeners !== null) {
+      if (info.prop === null) {
+        for (const [prop, set] of listeners) {
+          for (const cb of [...set]) callSafely(cb, prop === "*" ? info : { ...info, prop });
+        }
+      } else {
+        for (const key of [info.prop, "*"]) {
+          const set = listeners.get(key);
+          if (set) for (const cb of [...set]) callSafely(cb, info);
+        }
       }
     }
     this.doc._emit("change", this, info);
@@ -642,10 +656,26 @@ export class DocumentMirror {
   }
 
   _newModel(id, type, props) {
-    const m = new ModelMirror(this, id, type, props);
+    return new (this._classFor(type))(this, id, type, props);
+  }
+
+  /**
+   * A ModelMirror subclass per type with an accessor per property of the type's defaults
+   * on its prototype (per-instance accessors would cost ~0.3 ms per model).
+   */
+  _classFor(type) {
+    let C = this._classes.get(type);
+    if (!C) {
+      C = class extends ModelMirror {};
+      Object.defineProperty(C, "name", { value: /^[A-Za-z_$][\w$]*$/.test(type) ? type : "ModelMirror" });
+      this._classes.set(type, C);
+    }
     const defaults = this.defaults[type];
-    if (defaults) for (const prop of Object.keys(defaults)) defineAccessor(m, prop);
-    return m;
+    if (defaults && C._defaults !== defaults) {
+      for (const prop of Object.keys(defaults)) defineAccessor(C.prototype, prop);
+      C._defaults = defaults;
+    }
+    return C;
   }
 
   /**
@@ -658,6 +688,7 @@ export class DocumentMirror {
     this.title = p.title ?? "";
     this.version = p.version ?? 0;
     this.defaults = p.defaults ?? {};
+    for (const type of this._classes.keys()) this._classFor(type);
     if (Array.isArray(p.extensions)) this.extensions = p.extensions;
     const seen = new Set();
     const created = [];
@@ -676,7 +707,7 @@ export class DocumentMirror {
           } else {
             old._store(prop, after);
           }
-          old._resolved.delete(prop);
+          old._resolved?.delete(prop);
           if (!sameValue(before, after)) updates.push([old, prop]);
         }
       } else {
@@ -690,7 +721,7 @@ export class DocumentMirror {
     for (const [id, m] of this.models) {
       if (!seen.has(id)) { m.deleted = true; this.models.delete(id); deleted.push(m); }
     }
-    for (const m of this.models.values()) m._resolved.clear();
+    for (const m of this.models.values()) m._resolved?.clear();
     this.rootIds = [...p.roots];
     for (const m of deleted) this._emit("del", m);
     for (const m of created) this._emit("new", m);
@@ -711,12 +742,15 @@ export class DocumentMirror {
     if (options.skipSet) events = events.filter((e) => !(e && e.k === "set" && options.skipSet(e.id, e.prop)));
     const defaults = p.defaults && typeof p.defaults === "object" ? { ...this.defaults, ...p.defaults } : this.defaults;
     this._validate(events, defaults);
-    this.defaults = defaults;
+    if (defaults !== this.defaults) {
+      this.defaults = defaults;
+      for (const type of this._classes.keys()) this._classFor(type);
+    }
     const notes = [];
     const docNotes = [];
     const touched = new Set();
     for (const e of events) this._applyEvent(e, notes, docNotes, touched);
-    for (const m of touched) m._resolved.clear();
+    for (const m of touched) m._resolved?.clear();
     for (const [m, info] of notes) m._notify(info);
     for (const [name, arg] of docNotes) this._emit(name, arg);
     this._emit("patch", events);
