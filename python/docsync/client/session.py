@@ -370,7 +370,8 @@ class ClientSession:
         """Open a WebSocket and complete the handshake; raises _Refused (give up) or
         ConnectionRefusedByServer (maybe retry)."""
         from tornado.httpclient import HTTPRequest
-        from tornado.websocket import websocket_connect
+        from tornado.iostream import StreamClosedError
+        from tornado.websocket import WebSocketClosedError, websocket_connect
 
         request = HTTPRequest(self._ws_url, connect_timeout=self._connect_timeout, request_timeout=self._handshake_timeout)
         try:
@@ -396,10 +397,13 @@ class ClientSession:
         hello = {"client_id": self._client_id, "resume": resume, "push": push, "kind": "python"}
         ping_n = next(self._counter)
         try:
-            await ws.write_message(_core.encode_message("hello", payload=hello), binary=True)
-            if resume is not None:
-                # a resume with nothing to replay sends nothing: the pong says we are in
-                await ws.write_message(_core.encode_message("ping", seq=ping_n), binary=True)
+            try:
+                await ws.write_message(_core.encode_message("hello", payload=hello), binary=True)
+                if resume is not None:
+                    # a resume with nothing to replay sends nothing: the pong says we are in
+                    await ws.write_message(_core.encode_message("ping", seq=ping_n), binary=True)
+            except (WebSocketClosedError, StreamClosedError):
+                pass  # refused right away: the read below returns None with the close code
             deadline = time.monotonic() + self._handshake_timeout
             while True:
                 remaining = deadline - time.monotonic()
