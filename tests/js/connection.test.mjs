@@ -295,3 +295,16 @@ test("ping resolves on pong", async () => {
   ws.receive("pong", { ack: ping.seq });
   assert.equal(typeof (await p), "number");
 });
+
+test("close() then reopen() (back/forward cache) resumes without a lost/restored flash", async () => {
+  const { ws, conn, notices } = setup();
+  ws.take();
+  conn.close();
+  assert.equal(ws.closed, 1000);
+  conn.reopen();
+  const ws2 = FakeSocket.all.at(-1);
+  assert.notEqual(ws2, ws);
+  ws2.open();
+  assert.equal(ws2.take("hello")[0].p.resume, 5);
+  assert.deepEqual(notices, []);
+});

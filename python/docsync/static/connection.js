@@ -67,6 +67,7 @@ export class Connection {
     this.ownSeqs = new Set(); // session change numbers that were our own patches
     this.attempt = 0;
     this.everOpened = false;
+    this.lostShown = false;
     this.reconnectTimer = null;
     this.ackTimer = null;
     this.unacked = 0;
@@ -97,6 +98,13 @@ export class Connection {
       this.ws = null;
       try { ws.close(1000); } catch { /* already closed */ }
     }
+  }
+
+  /** Reconnect after close() (a page restored from the back/forward cache): resumes. */
+  reopen() {
+    if (this.state !== "closed") return;
+    this.attempt = 0;
+    this._open();
   }
 
   /** Number of local changes not yet confirmed by the server. */
@@ -146,7 +154,8 @@ export class Connection {
     this._send("hello", { p: { client_id: this.clientId, resume, push: null } });
     // Unconfirmed patches go again, in order; the server drops numbers already applied.
     for (const [seq, f] of this.inFlight) this._send("patch", { seq, p: { events: f.events } });
-    if (this.everOpened) this._showNotice("restored", NOTICE_TEXT.restored, 2500);
+    if (this.lostShown) this._showNotice("restored", NOTICE_TEXT.restored, 2500);
+    this.lostShown = false;
     this.everOpened = true;
     this.attempt = 0;
     this._flush();
@@ -165,7 +174,10 @@ export class Connection {
       this._ready.reject(new Error(`connection refused (4003 ${reason})`));
       return;
     }
-    if (this.everOpened) this._showNotice("lost", NOTICE_TEXT.lost);
+    if (this.everOpened) {
+      this._showNotice("lost", NOTICE_TEXT.lost);
+      this.lostShown = true;
+    }
     this._scheduleReconnect();
   }
 

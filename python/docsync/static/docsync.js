@@ -144,7 +144,10 @@ export function embed(element, options = {}) {
   const ready = connection.start().then(() => firstRender);
   ready.catch(() => {});
   if (typeof window !== "undefined") {
-    window.addEventListener("pagehide", () => connection.close(), { once: true });
+    // Leaving the page closes the socket cleanly (no "connection lost" flash); a page
+    // restored from the back/forward cache resumes its session.
+    window.addEventListener("pagehide", () => connection.close());
+    window.addEventListener("pageshow", (ev) => { if (ev.persisted) connection.reopen(); });
   }
   const session = { doc, connection, ctx, element, ready };
   sessions.push(session);

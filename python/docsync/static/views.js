@@ -117,10 +117,28 @@ export class View {
       classes = Array.isArray(v) ? v.filter((c) => typeof c === "string" && c) : [];
       for (const c of classes) el.classList.add(c);
     };
-    sizing(); visible(); css();
+    // Bokeh's `styles` (3.x) / `style` (Div, older): a map of CSS properties.
+    let styled = [];
+    const styles = () => {
+      for (const k of styled) el.style.removeProperty(k);
+      styled = [];
+      for (const p of ["style", "styles"]) {
+        const v = m.has(p) ? m.get(p) : null;
+        if (!v || typeof v !== "object" || Array.isArray(v)) continue;
+        for (const [k, x] of Object.entries(v)) {
+          if (x == null) continue;
+          const name = k.startsWith("--") ? k : k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+          el.style.setProperty(name, String(x));
+          styled.push(name);
+        }
+      }
+    };
+    sizing(); visible(); css(); styles();
     for (const p of ["sizing_mode", "width", "height"]) this.listen(p, sizing);
     this.listen("visible", visible);
     this.listen("css_classes", css);
+    this.listen("style", styles);
+    this.listen("styles", styles);
   }
 
   remove() {
