@@ -1,0 +1,223 @@
+"""The `docsync` command, as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient
+
+from docsync.server.handlers import STATIC_PATH
+from server_testlib import Client, model_ids, prop, run
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+
+APP = """
+from docsync.document import curdoc
+from docsync.models import Div
+import sys
+curdoc().add_root(Div(text="cli " + " ".join(sys.argv[1:]), name="div"))
+"""
+
+
+class Serve:
+    """`python -m docsync serve ...`; ``urls`` are the URLs it logs."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [PY, "-m", "docsync", "serve", "--port", "0", *args],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.urls: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + 30
+        while not self.urls:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("docsync serve did not start:\n" + "".join(self.lines))
+            time.sleep(0.02)
+        time.sleep(0.05)  # let every "serving" line arrive
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            m = re.search(r"docsync: serving (http://\S+)", line)
+            if m:
+                self.urls.append(m.group(1))
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(20)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self._reader.join(5)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+
+async def fetch(url: str) -> Any:
+    try:
+        return await AsyncHTTPClient().fetch(url, raise_error=False)
+    finally:
+        AsyncHTTPClient().close()
+
+
+def test_serve_logs_urls_hosts_origins_and_stops_on_sigterm(tmp_path: Path) -> None:
+    app = tmp_path / "cliapp"
+    app.mkdir()
+    (app / "main.py").write_text(APP)
+    unloaded = tmp_path / "unloaded.txt"
+    (app / "server_lifecycle.py").write_text(
+        textwrap.dedent(
+            f"""
+            def on_server_unloaded(ctx):
+                open({str(unloaded)!r}, "w").write("bye")
+            """
+        )
+    )
+    script = tmp_path / "other.py"
+    script.write_text(APP)
+    s = Serve(str(app), str(script), "--args", "a1", "a2")
+    try:
+        assert len(s.urls) == 2
+        port = int(re.search(r":(\d+)/", s.urls[0]).group(1))  # type: ignore[union-attr]
+        assert s.urls == [f"http://127.0.0.1:{port}/cliapp", f"http://127.0.0.1:{port}/other"]
+        assert f"Allowed Host headers: ['localhost:{port}', '127.0.0.1:{port}']" in s.output
+        assert "These host origins can connect to the websocket" in s.output
+
+        async def main() -> int | None:
+            index = await fetch(f"http://127.0.0.1:{port}/")
+            assert index.code == 200 and b"/cliapp" in index.body and b"/other" in index.body
+            c = await Client.connect(f"ws://127.0.0.1:{port}/cliapp/ws")
+            snap = await c.hello()
+            assert prop(snap.payload, model_ids(snap.payload)["div"], "text") == "cli a1 a2"
+            s.proc.send_signal(signal.SIGTERM)
+            return await c.closed()
+
+        assert run(main()) == 1001
+        assert s.proc.wait(20) == 0
+        assert unloaded.read_text() == "bye"
+    finally:
+        s.stop(signal.SIGKILL)
+
+
+def test_serve_without_app_accepts_a_pushed_document() -> None:
+    s = Serve()
+    try:
+        assert s.urls[0].endswith("/")
+        port = int(re.search(r":(\d+)/", s.urls[0]).group(1))  # type: ignore[union-attr]
+
+        async def main() -> None:
+            from docsync import _core
+            from docsync.document import Document
+            from docsync.models import Div
+
+            doc = Document()
+            doc.add_root(Div(text="pushed by a script", name="div"))
+            p = await Client.connect(f"ws://127.0.0.1:{port}/ws?docsync-session-id=hover")
+            await p.hello("P", push=_core.decode(doc._engine.snapshot()))
+            v = await Client.connect(f"ws://127.0.0.1:{port}/ws?docsync-session-id=hover")
+            snap = await v.hello("V")
+            assert prop(snap.payload, model_ids(snap.payload)["div"], "text") == "pushed by a script"
+
+        run(main())
+    finally:
+        assert s.stop(signal.SIGINT) == 0
+
+
+def test_num_procs_serves_from_several_workers(tmp_path: Path) -> None:
+    script = tmp_path / "procs.py"
+    script.write_text(
+        "import os\nfrom docsync.document import curdoc\nfrom docsync.models import Div\n"
+        "curdoc().add_root(Div(text=str(os.getpid()), name='div'))\n"
+    )
+    s = Serve(str(script), "--num-procs", "2")
+    try:
+        port = int(re.search(r":(\d+)/", s.urls[0]).group(1))  # type: ignore[union-attr]
+
+        async def main() -> set[str]:
+            pids = set()
+            for i in range(40):
+                c = await Client.connect(f"ws://127.0.0.1:{port}/procs/ws")
+                snap = await c.hello()
+                pids.add(prop(snap.payload, model_ids(snap.payload)["div"], "text"))
+                c.close()
+                if len(pids) == 2:
+                    break
+            return pids
+
+        pids = run(main())
+        assert str(s.proc.pid) not in pids  # app code runs only in the workers
+        assert len(pids) >= 1
+    finally:
+        assert s.stop() == 0
+
+
+def test_json_secret_static_info(tmp_path: Path) -> None:
+    script = tmp_path / "j.py"
+    script.write_text(APP)
+    out = subprocess.run([PY, "-m", "docsync", "json", str(script), "--args", "x"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert len(data["roots"]) == 1
+    assert any(m["props"].get("text") == "cli x" for m in data["models"])
+    target = tmp_path / "out.json"
+    assert subprocess.run([PY, "-m", "docsync", "json", str(script), "--output", str(target)], cwd=ROOT, timeout=60).returncode == 0
+    assert json.loads(target.read_text())["roots"] == data["roots"] or len(json.loads(target.read_text())["roots"]) == 1
+    secret = subprocess.run([PY, "-m", "docsync", "secret"], capture_output=True, text=True, timeout=60).stdout.strip()
+    assert len(secret) == 44
+    static = subprocess.run([PY, "-m", "docsync", "static"], capture_output=True, text=True, timeout=60).stdout.strip()
+    assert static == STATIC_PATH and os.path.isdir(static)
+    info = subprocess.run([PY, "-m", "docsync", "info", "--static"], capture_output=True, text=True, timeout=60).stdout.strip()
+    assert info == STATIC_PATH
+    bad = subprocess.run([PY, "-m", "docsync", "serve", str(tmp_path / "nope.py"), "--port", "0"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "no such file" in bad.stderr
+
+
+def test_half_open_connection_is_closed_after_missed_pongs(live_server: Any) -> None:
+    from docsync.server.application import FunctionApplication
+    from server_testlib import widgets_app
+
+    srv = live_server({"app": FunctionApplication(widgets_app)}, keep_alive_ms=200)
+    sock = socket.create_connection(("127.0.0.1", srv.port))
+    sock.sendall(
+        (
+            f"GET /app/ws HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    assert b"101" in sock.recv(4096).split(b"\r\n")[0]
+    try:
+        # this client never answers pings: the server must drop it (ping interval +
+        # ping timeout + tornado's 5 s wait for a closing handshake that never comes)
+        assert srv.call(lambda: len(srv.server.connections)) == 1
+        deadline = time.monotonic() + 12
+        while srv.call(lambda: len(srv.server.connections)) != 0:
+            assert time.monotonic() < deadline, "half-open connection was not closed"
+            time.sleep(0.05)
+    finally:
+        sock.close()
