@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 import numpy as np
 
 from docsync import _core
-from docsync.errors import ColumnError, UnknownModelError
-from docsync.model import DocumentOwnershipError, Model, _arity, _matches, _selector, collect_models, model_class
+from docsync.errors import ColumnError
+from docsync.model import DocumentOwnershipError, Model, _arity, _matches, _selector, model_class
 from docsync.properties import MISSING
 
 if TYPE_CHECKING:
@@ -676,3 +676,9 @@ def _from_json(v: Any) -> Any:
     if isinstance(v, list):
         return [_from_json(x) for x in v]
     return v
+
+
+# Every model type must be registered with the engine before a snapshot or patch naming
+# it arrives (a pulled session, a pushed document): importing the Document imports the
+# catalogue.
+from docsync import models as _models  # noqa: E402,F401

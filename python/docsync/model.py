@@ -124,11 +124,11 @@ class MetaModel(type):
         _all_classes[name] = cls  # type: ignore[assignment]
         type_name = ns.get("__type_name__", name)
         cls.__type_name__ = type_name  # type: ignore[attr-defined]
-        if not ns.get("__abstract__", False):
-            own_type = type_name == name
+        # a subclass that keeps its base's engine type (``Figure`` is a ``Plot`` with a
+        # friendlier constructor) is neither registered again nor used for wrappers
+        if not ns.get("__abstract__", False) and type_name == name:
             _classes[type_name] = cls  # type: ignore[assignment]
-            if own_type:
-                _register_with_engine(cls)  # type: ignore[arg-type]
+            _register_with_engine(cls)  # type: ignore[arg-type]
         return cls
 
 

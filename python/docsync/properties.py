@@ -21,7 +21,7 @@ import datetime as _dt
 import math
 import numbers
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import numpy as np
 

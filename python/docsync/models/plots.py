@@ -6,17 +6,25 @@ from typing import Any
 
 from docsync.model import Model
 from docsync.models.axes import Axis, Ticker
-from docsync.models.glyphs import Glyph
+import difflib
+
+import numpy as np
+
+from docsync.errors import UnknownPropertyError
+from docsync.models.glyphs import (
+    Circle, Glyph, HBar, Image, Line, MultiLine, Patches, Quad, Rect, Scatter, Text, VArea, VBar,
+)
 from docsync.models.layouts import LayoutDOM
 from docsync.models.renderers import Renderer
 from docsync.models.ranges import DataRange1d, LinearScale, Range, Scale
 from docsync.models.sources import ColumnDataSource, DataSource
 from docsync.models.tools import Tool, Toolbar
+from docsync.properties import ColorSpec, DataSpec, _color_tuple_ok, _is_dataframe, _is_pandas_series
 from docsync.properties import (
     Bool, Color, Either, Enum, Float, Instance, Int, List, Nullable, Override, String,
 )
 
-__all__ = ["Plot", "Title", "Grid", "Legend", "LegendItem", "Renderer", "GlyphRenderer", "Annotation"]
+__all__ = ["GlyphAPI", "Plot", "Title", "Grid", "Legend", "LegendItem", "Renderer", "GlyphRenderer", "Annotation"]
 
 Location = ("above", "below", "left", "right")
 
@@ -80,11 +88,212 @@ class Grid(Renderer):
     level = Override(default="underlay")
 
 
+_DEFAULT_COLOR = "#1f77b4"
+_IGNORED_PREFIXES = ("hover_", "selection_", "nonselection_", "muted_")
+
+
+def _is_column_value(v: Any, prop: Any) -> bool:
+    """A glyph argument that becomes a column of the renderer's source."""
+    if isinstance(v, tuple) and isinstance(prop, ColorSpec) and _color_tuple_ok(v):
+        return False
+    return isinstance(v, (list, tuple, np.ndarray, range)) or _is_pandas_series(v)
+
+
+class GlyphAPI:
+    """The glyph methods of a plot (``p.line(...)``, ``p.circle(...)``, ...): each adds a
+    GlyphRenderer, putting list/array arguments into a new ColumnDataSource."""
+
+    # provided by Plot (annotations only: no class attributes)
+    renderers: Any
+    center: Any
+    legend: Any
+
+    def add_layout(self, obj: Any, place: str = "center") -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _glyph(self, cls: type[Glyph], args: tuple[Any, ...], kw: dict[str, Any], extra: dict[str, Any] | None = None) -> GlyphRenderer:
+        props = cls._props
+        if len(args) > len(cls._args):
+            raise TypeError(f"{cls.__name__} takes at most {len(cls._args)} positional arguments ({', '.join(cls._args)}), got {len(args)}")
+        for name, v in zip(cls._args, args):
+            if name in kw:
+                raise TypeError(f"{name} given twice (positionally and as a keyword)")
+            kw[name] = v
+        for k, v in (extra or {}).items():
+            kw.setdefault(k, v)
+        source = kw.pop("source", None)
+        legend_label = kw.pop("legend_label", None)
+        legend = kw.pop("legend", None)
+        if legend is not None and legend_label is None and isinstance(legend, str):
+            legend_label = legend
+        renderer_kw = {k: kw.pop(k) for k in ("name", "visible", "level") if k in kw}
+        for k in [k for k in kw if k.startswith(_IGNORED_PREFIXES)]:
+            del kw[k]  # selection/hover/muted variants are not drawn by docsync
+        kw.pop("view", None)
+        color = kw.pop("color", None)
+        alpha = kw.pop("alpha", None)
+        if color is not None:
+            for p in ("line_color", "fill_color", "text_color"):
+                if p in props:
+                    kw.setdefault(p, color)
+        if alpha is not None:
+            for p in ("line_alpha", "fill_alpha", "text_alpha"):
+                if p in props:
+                    kw.setdefault(p, alpha)
+        if cls is not Text and cls is not Image:
+            for p in ("line_color", "fill_color"):
+                if p in props:
+                    kw.setdefault(p, _DEFAULT_COLOR)
+
+        user_source = source is not None
+        if source is None:
+            source = ColumnDataSource()
+        elif isinstance(source, dict) or _is_dataframe(source):
+            source = ColumnDataSource(data=source)
+        elif not isinstance(source, ColumnDataSource):
+            raise ValueError(f"source must be a ColumnDataSource, a dict or a DataFrame, got {source!r}")
+
+        glyph_kw: dict[str, Any] = {}
+        for k, v in kw.items():
+            prop = props.get(k)
+            if prop is None:
+                close = difflib.get_close_matches(k, list(props) + ["color", "alpha", "source", "legend_label"], n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise UnknownPropertyError(f"{cls.__name__} glyph has no property {k!r}{hint}")
+            if isinstance(prop, DataSpec) and _is_column_value(v, prop):
+                name = k
+                if user_source and name in source.data:
+                    n = 1
+                    while f"{k}_{n}" in source.data:
+                        n += 1
+                    name = f"{k}_{n}"
+                if k == "image" and isinstance(v, np.ndarray) and v.ndim == 2:
+                    v = [v]
+                source.data[name] = v
+                glyph_kw[k] = {"field": name}
+            else:
+                if (
+                    user_source
+                    and isinstance(prop, DataSpec)
+                    and isinstance(v, str)
+                    and not prop.str_is_value(v)
+                    and v not in source.data
+                ):
+                    raise ValueError(
+                        f"{cls.__name__}.{k}={v!r} names a column that the source does not have "
+                        f"(its columns: {sorted(source.data)})"
+                    )
+                glyph_kw[k] = v
+        glyph = cls(**glyph_kw)
+        renderer = GlyphRenderer(data_source=source, glyph=glyph, **renderer_kw)
+        self.renderers.append(renderer)
+        if legend_label is not None:
+            self._add_legend_item(str(legend_label), renderer)
+        return renderer
+
+    def _add_legend_item(self, label: str, renderer: GlyphRenderer) -> None:
+        legends = self.legend
+        if legends:
+            lg = legends[0]
+        else:
+            lg = Legend()
+            self.add_layout(lg, "center")
+        for item in lg.items:
+            if item.label == label:
+                item.renderers.append(renderer)
+                return
+        lg.items.append(LegendItem(label=label, renderers=[renderer]))
+
+    def line(self, *args: Any, **kw: Any) -> GlyphRenderer:
+        """Lines through (x, y)."""
+        return self._glyph(Line, args, kw)
+
+    def scatter(self, *args: Any, **kw: Any) -> GlyphRenderer:
+        """Markers at (x, y); ``marker="square"`` etc., ``size`` in pixels."""
+        return self._glyph(Scatter, args, kw)
+
+    def circle(self, *args: Any, **kw: Any) -> GlyphRenderer:
+        """Circles at (x, y): ``radius`` in data units, else ``size`` in pixels."""
+        return self._glyph(Circle, args, kw)
+
+    def text(self, *args: Any, **kw: Any) -> GlyphRenderer:
+        return self._glyph(Text, args, kw)
+
+    def vbar(self, *args: Any, **kw: Any) -> GlyphRenderer:
+        return self._glyph(VBar, args, kw)
+
+    def hbar(self, *args: Any, **kw: Any) -> GlyphRenderer:
+        return self._glyph(HBar, args, kw)
+
+    def quad(self, *args: Any, **kw: Any) -> GlyphRenderer:
+        return self._glyph(Quad, args, kw)
+
+    def rect(self, *args: Any, **kw: Any) -> GlyphRenderer:
+        return self._glyph(Rect, args, kw)
+
+    def multi_line(self, *args: Any, **kw: Any) -> GlyphRenderer:
+        return self._glyph(MultiLine, args, kw)
+
+    def patches(self, *args: Any, **kw: Any) -> GlyphRenderer:
+        return self._glyph(Patches, args, kw)
+
+    def varea(self, *args: Any, **kw: Any) -> GlyphRenderer:
+        return self._glyph(VArea, args, kw)
+
+    def image(self, *args: Any, **kw: Any) -> GlyphRenderer:
+        """2-d arrays drawn through a palette: ``p.image(image=[a], x=0, y=0, dw=10,
+        dh=10, palette="Spectral11")``."""
+        palette = kw.get("palette")
+        if isinstance(palette, str):
+            from docsync import palettes
+
+            try:
+                kw["palette"] = list(getattr(palettes, palette))
+            except AttributeError:
+                raise ValueError(f"unknown palette {palette!r}") from None
+        if kw.get("palette") is None and kw.get("color_mapper") is None:
+            from docsync.palettes import Greys9
+
+            kw["palette"] = list(Greys9)
+        return self._glyph(Image, args, kw)
+
+    def _marker(self, marker: str, args: tuple[Any, ...], kw: dict[str, Any]) -> GlyphRenderer:
+        kw.setdefault("marker", marker)
+        return self._glyph(Scatter, args, kw)
+
+    def square(self, *a: Any, **kw: Any) -> GlyphRenderer:
+        return self._marker("square", a, kw)
+
+    def triangle(self, *a: Any, **kw: Any) -> GlyphRenderer:
+        return self._marker("triangle", a, kw)
+
+    def inverted_triangle(self, *a: Any, **kw: Any) -> GlyphRenderer:
+        return self._marker("inverted_triangle", a, kw)
+
+    def diamond(self, *a: Any, **kw: Any) -> GlyphRenderer:
+        return self._marker("diamond", a, kw)
+
+    def cross(self, *a: Any, **kw: Any) -> GlyphRenderer:
+        return self._marker("cross", a, kw)
+
+    def x(self, *a: Any, **kw: Any) -> GlyphRenderer:
+        return self._marker("x", a, kw)
+
+    def asterisk(self, *a: Any, **kw: Any) -> GlyphRenderer:
+        return self._marker("asterisk", a, kw)
+
+    def star(self, *a: Any, **kw: Any) -> GlyphRenderer:
+        return self._marker("star", a, kw)
+
+    def hex(self, *a: Any, **kw: Any) -> GlyphRenderer:
+        return self._marker("hex", a, kw)
+
+
 def _default_title() -> Title:
     return Title()
 
 
-class Plot(LayoutDOM):
+class Plot(LayoutDOM, GlyphAPI):
     """A plot: ranges, scales, renderers, axes and annotations around them, a toolbar."""
 
     width = Nullable(Int(), default=600)
