@@ -113,3 +113,18 @@ test("tooltip value formatting", () => {
   assert.equal(formatValue("x"), "x");
   assert.equal(formatValue(NaN), "NaN");
 });
+
+test("numeral and printf tick formatters", async () => {
+  const { formatNumeral, formatPrintf } = await import("../../python/docsync/static/plot/ticks.js");
+  assert.equal(formatNumeral(1234567, "0,0"), "1,234,567");
+  assert.equal(formatNumeral(3.14159, "0.00"), "3.14");
+  assert.equal(formatNumeral(0.256, "0.0%"), "25.6%");
+  assert.equal(formatNumeral(1234.5, "$0,0.00"), "$1,234.50");
+  assert.equal(formatNumeral(2500000, "0.0a"), "2.5m");
+  assert.equal(formatNumeral(-1200, "(0,0)"), "(1,200)");
+  assert.equal(formatNumeral(-5, "0"), "-5");
+  assert.equal(formatPrintf(3.14159, "%.2f"), "3.14");
+  assert.equal(formatPrintf(42, "%d items"), "42 items");
+  assert.equal(formatPrintf(5, "%5.1f%%"), "  5.0%");
+  assert.equal(formatPrintf(12345, "%.2e"), "1.23e+4");
+});

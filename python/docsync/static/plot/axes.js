@@ -5,7 +5,8 @@ import { cssColor } from "./colors.js";
 import { prop } from "./data.js";
 import { dashArray, fontString } from "./glyphs.js";
 import {
-  categoricalTicks, datetimeTicks, formatBasic, formatDatetime, formatLog, linearTicks, logTicks,
+  categoricalTicks, datetimeTicks, formatBasic, formatDatetime, formatLog, formatNumeral, formatPrintf,
+  linearTicks, logTicks,
 } from "./ticks.js";
 
 /** Ticks for an axis (or grid) given its ticker/formatter models and the mapper. */
@@ -32,7 +33,13 @@ export function computeTicks(axisModel, tickerModel, formatterModel, mapper) {
   let labels;
   if (fmtType === "DatetimeTickFormatter" || (!fmtType && tickerType === "DatetimeTicker")) {
     labels = formatDatetime(t.major, t.unit || unitOf(t.step), t.step);
-  } else if (fmtType === "LogTickFormatter" || (!fmtType && (tickerType === "LogTicker" || mapper.log))) {
+  } else if (fmtType === "NumeralTickFormatter") {
+    const f = prop(formatterModel, "format", "0,0");
+    labels = t.major.map((v) => formatNumeral(v, f));
+  } else if (fmtType === "PrintfTickFormatter") {
+    const f = prop(formatterModel, "format", "%s");
+    labels = t.major.map((v) => formatPrintf(v, f));
+  } else if (fmtType === "LogTickFormatter" || ((!fmtType || fmtType === "BasicTickFormatter") && (tickerType === "LogTicker" || mapper.log) && !t.linear)) {
     labels = formatLog(t.major, !!t.linear);
   } else {
     labels = formatBasic(t.major, {

@@ -727,7 +727,8 @@ const Scatter = {
     const fill = fillVisual(rc);
     const line = lineVisual(rc);
     const marker = radiusMode ? "circle" : String(rc.get("marker", "circle").value || "circle");
-    const r = Math.min(x1 - x0, y1 - y0) * 0.4;
+    const size = radiusMode ? 10 : num(specAt(rc.get("size", 4), rc.legendRow || 0), 4);
+    const r = Math.max(2, Math.min(size / 2, Math.min(x1 - x0, y1 - y0) * 0.4));
     drawMarker(ctx, marker, (x0 + x1) / 2, (y0 + y1) / 2, r, 0, fill, line, rc.legendRow || 0);
   },
 };
@@ -1132,7 +1133,7 @@ const Image = {
     const mapper = rc.colorMapper;
     const palette = (mapper && mapper.palette) || rc.get("palette", null).value || ["#000000", "#ffffff"];
     const cols = palette.map((c) => (cssColor(c) ? parseRGBA(c) : [0, 0, 0, 0]));
-    const key = `${rc.version}|${palette.join(",")}|${mapper ? `${mapper.low}|${mapper.high}|${mapper.version}` : ""}|${rc.globalAlpha}`;
+    const key = `${rc.version}|${palette.join(",")}|${mapper ? `${mapper.low}|${mapper.high}|${mapper.log}|${mapper.version}` : ""}|${rc.globalAlpha}`;
     if (rc.cache.imageKey !== key) {
       rc.cache.images = imgs.map((g) => (g ? rasterize(g, cols, mapper, rc.globalAlpha ?? 1) : null));
       rc.cache.imageKey = key;
@@ -1188,7 +1189,7 @@ function rasterize(g, cols, mapper, alpha) {
     for (let r = 0; r < g.h; r++)
       for (let c = 0; c < g.w; c++) {
         const v = g.at(r, c);
-        if (!Number.isFinite(v)) continue;
+        if (!Number.isFinite(v) || (mapper && mapper.log && !(v > 0))) continue;
         if (!(mapper && mapper.low != null) && v < low) low = v;
         if (!(mapper && mapper.high != null) && v > high) high = v;
       }
@@ -1205,7 +1206,10 @@ function rasterize(g, cols, mapper, alpha) {
   for (let r = 0; r < g.h; r++) {
     const row = g.h - 1 - r; // row 0 of the data is at the bottom (y up)
     for (let c = 0; c < g.w; c++) {
-      const k = paletteIndex(g.at(r, c), low, high, cols.length);
+      const v = g.at(r, c);
+      const k = mapper && mapper.log
+        ? (v > 0 ? paletteIndex(Math.log(v), Math.log(low), Math.log(high), cols.length) : -1)
+        : paletteIndex(v, low, high, cols.length);
       const col = k === -1 ? nan : k === -2 ? lowC : k === -3 ? highC : cols[k];
       const o = (row * g.w + c) * 4;
       d[o] = col[0];
@@ -1216,6 +1220,42 @@ function rasterize(g, cols, mapper, alpha) {
   }
   c2.putImageData(img, 0, 0);
   return cv;
+}
+
+/**
+ * Rows whose anchor (x/y, bar or rect centre, first vertex of nested glyphs) lies inside
+ * the screen box [x0, x1] × [y0, y1] (BoxSelectTool).
+ */
+export function rowsInBox(rc, x0, y0, x1, y1) {
+  const out = [];
+  const inside = (sx, sy) => sx >= x0 && sx <= x1 && sy >= y0 && sy <= y1;
+  const t = rc.type;
+  let X, Y;
+  if (t === "VBar") {
+    X = coordAt(rc, rc.get("x"), rc.xm);
+    const top = coordAt(rc, rc.get("top"), rc.ym), bottom = coordAt(rc, rc.get("bottom", 0), rc.ym);
+    Y = (i) => (top(i) + bottom(i)) / 2;
+  } else if (t === "HBar") {
+    Y = coordAt(rc, rc.get("y"), rc.ym);
+    const l = coordAt(rc, rc.get("left", 0), rc.xm), r = coordAt(rc, rc.get("right"), rc.xm);
+    X = (i) => (l(i) + r(i)) / 2;
+  } else if (t === "Quad") {
+    const l = coordAt(rc, rc.get("left"), rc.xm), r = coordAt(rc, rc.get("right"), rc.xm);
+    const tp = coordAt(rc, rc.get("top"), rc.ym), b = coordAt(rc, rc.get("bottom"), rc.ym);
+    X = (i) => (l(i) + r(i)) / 2;
+    Y = (i) => (tp(i) + b(i)) / 2;
+  } else if (t === "MultiLine" || t === "Patches") {
+    const xs = rc.get("xs"), ys = rc.get("ys");
+    X = (i) => rc.xm.num(nestedAt(xs, i)[0]);
+    Y = (i) => rc.ym.num(nestedAt(ys, i)[0]);
+  } else if (t === "Image") {
+    return out;
+  } else {
+    X = coordAt(rc, rc.get("x"), rc.xm);
+    Y = coordAt(rc, rc.get("y"), rc.ym);
+  }
+  for (let i = 0; i < rc.n; i++) if (inside(rc.xm.map(X(i)), rc.ym.map(Y(i)))) out.push(i);
+  return out;
 }
 
 export const GLYPHS = {

@@ -100,7 +100,7 @@ export function legendPosition(location, size, area, margin) {
  * Draw the legend; `sample(ctx, renderer, row, x0, y0, x1, y1)` draws a glyph sample.
  * Returns the box and per-entry boxes (for tests and clicks).
  */
-export function drawLegend(ctx, legend, entries, area, sample) {
+export function drawLegend(ctx, legend, entries, area, sample, inactive = () => false) {
   const st = legendStyle(legend);
   if (!st.visible || entries.length === 0) return null;
   const size = measureLegend(ctx, entries, st);
@@ -130,16 +130,19 @@ export function drawLegend(ctx, legend, entries, area, sample) {
   const boxes = [];
   entries.forEach((e, k) => {
     const gy0 = cy + (size.itemH - st.glyphH) / 2;
+    ctx.save();
+    if (inactive(e)) ctx.globalAlpha = 0.3;
     for (const r of e.renderers) sample(ctx, r, e.row, cx, gy0, cx + st.glyphW, gy0 + st.glyphH);
     ctx.fillStyle = st.textColor || "#444";
     ctx.textBaseline = "middle";
     ctx.textAlign = "left";
     ctx.font = st.font;
     ctx.fillText(e.label, cx + st.glyphW + st.standoff, cy + size.itemH / 2);
-    boxes.push({ label: e.label, x: cx, y: cy, w: size.widths[k], h: size.itemH });
+    ctx.restore();
+    boxes.push({ label: e.label, x: cx, y: cy, w: size.widths[k], h: size.itemH, renderers: e.renderers });
     if (st.orientation === "horizontal") cx += size.widths[k] + st.spacing;
     else cy += size.itemH + st.spacing;
   });
   ctx.restore();
-  return { x, y, w: size.w, h: size.h, items: boxes };
+  return { legend, x, y, w: size.w, h: size.h, items: boxes };
 }

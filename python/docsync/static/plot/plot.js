@@ -11,7 +11,7 @@ import { View, registerView } from "../views.js";
 import { cssColor } from "./colors.js";
 import { BoundsCache, columnLength, prop, resolveSpec } from "./data.js";
 import { axisExtent, axisStyle, computeTicks, drawAxis, drawGrid } from "./axes.js";
-import { GLYPHS, fontString } from "./glyphs.js";
+import { GLYPHS, fontString, rowsInBox } from "./glyphs.js";
 import { drawLegend, legendEntries, legendStyle, measureLegend } from "./legend.js";
 import { rangeState } from "./ranges.js";
 import { Mapper } from "./scales.js";
@@ -74,6 +74,8 @@ export class PlotView extends View {
     this._sources = new Map(); // source → Set(renderer)
     this._ranges = new Set();
     this._frameWaiters = [];
+    this._hidden = new Set(); // renderers hidden / muted through the legend (click_policy)
+    this._muted = new Set();
     this.width = 0;
     this.height = 0;
 
@@ -157,7 +159,8 @@ export class PlotView extends View {
     for (const r of list(prop(p, "renderers", []))) {
       add(r);
       const g = add(prop(r, "glyph", null));
-      add(prop(r, "data_source", null));
+      const src = add(prop(r, "data_source", null));
+      add(prop(src, "selected", null));
       add(prop(g, "color_mapper", null));
     }
     return models;
@@ -206,6 +209,10 @@ export class PlotView extends View {
           else st.bounds.invalidate();
         }
       } else this._structureDirty = true;
+      this.scheduleDraw();
+      return;
+    }
+    if (model.type === "Selection") {
       this.scheduleDraw();
       return;
     }
@@ -343,7 +350,7 @@ export class PlotView extends View {
 
     // renderers and data ranges
     const renderers = list(prop(p, "renderers", [])).filter((r) => r.type === "GlyphRenderer");
-    const visible = renderers.filter((r) => prop(r, "visible", true) && prop(r, "glyph", null));
+    const visible = renderers.filter((r) => prop(r, "visible", true) && prop(r, "glyph", null) && !this._hidden.has(r));
     this._updateDataRange(xs, visible, "x", xlog, xr);
     this._updateDataRange(ys, visible, "y", ylog, yr);
 
@@ -400,7 +407,16 @@ export class PlotView extends View {
       const tr = performance.now();
       try {
         ctx.save();
-        rc.kind.draw(rc);
+        const selected = this._selectedRows(r, rc);
+        if (this._muted.has(r)) ctx.globalAlpha = 0.2;
+        if (selected) {
+          // Bokeh's look: unselected rows faded, selected rows drawn again on top
+          ctx.globalAlpha *= 0.2;
+          rc.kind.draw(rc);
+          ctx.globalAlpha /= 0.2;
+          const sub = this._renderContext(r, xm, ym, frame, selected);
+          if (sub) rc.kind.draw(sub);
+        } else rc.kind.draw(rc);
       } catch (err) {
         console.error(`docsync plot: drawing ${rc.type} (${r.id}) failed`, err);
       } finally {
@@ -424,10 +440,10 @@ export class PlotView extends View {
     }
 
     // side panels: axes, titles, legends
+    this.legendBoxes = [];
     this._drawPanels(ctx, panels, frame, xm, ym);
 
     // legends inside the frame
-    this.legendBoxes = [];
     for (const lg of list(prop(p, "center", [])).filter((m) => m.type === "Legend")) {
       const box = this._drawLegend(ctx, lg, frame);
       if (box) this.legendBoxes.push(box);
@@ -472,13 +488,35 @@ export class PlotView extends View {
     return st.bounds.get(g.type, get, data, n);
   }
 
-  _renderContext(r, xm, ym, frame) {
+  /** Selected row indices of a renderer's source (null when nothing is selected). */
+  _selectedRows(r, rc) {
+    if (rc.type === "Line" || rc.type === "Image" || rc.type === "VArea") return null;
+    const sel = prop(prop(r, "data_source", null), "selected", null);
+    const idx = prop(sel, "indices", null);
+    if (!idx || idx.length === 0) return null;
+    return Array.from(idx).filter((i) => i >= 0 && i < rc.n);
+  }
+
+  _renderContext(r, xm, ym, frame, rows = null) {
     const g = prop(r, "glyph", null);
     const kind = g && GLYPHS[g.type];
     if (!kind) return null;
     const src = prop(r, "data_source", null);
-    const data = src ? prop(src, "data", {}) || {} : {};
+    let data = src ? prop(src, "data", {}) || {} : {};
     const st = this._state(r);
+    if (rows) {
+      // the selected rows as their own little column map (selections are small)
+      const sub = {};
+      for (const k of Object.keys(data)) {
+        const col = data[k];
+        if (!col || typeof col.length !== "number") continue;
+        const out = ArrayBuffer.isView(col) && !col.shape ? new col.constructor(rows.length) : new Array(rows.length);
+        rows.forEach((i, j) => { out[j] = col[i]; });
+        sub[k] = out;
+      }
+      data = sub;
+      st.selCache ||= {};
+    }
     const specs = new Map();
     const cm = prop(g, "color_mapper", null);
     return {
@@ -487,7 +525,7 @@ export class PlotView extends View {
       type: g.type,
       kind,
       data,
-      n: columnLength(data),
+      n: rows ? rows.length : columnLength(data),
       get(name, dflt, isColor = false) {
         let s = specs.get(name);
         if (!s) {
@@ -501,14 +539,15 @@ export class PlotView extends View {
       ctx: this.g2d,
       frame,
       dpr: this.dpr,
-      cache: st.cache,
-      version: st.version,
+      cache: rows ? st.selCache : st.cache,
+      version: rows ? `${st.version}:${rows.join(",")}` : st.version,
       stats: {},
       globalAlpha: prop(g, "global_alpha", 1),
       colorMapper: cm ? {
         palette: prop(cm, "palette", null), low: prop(cm, "low", null), high: prop(cm, "high", null),
         nan_color: prop(cm, "nan_color", "gray"), low_color: prop(cm, "low_color", null),
         high_color: prop(cm, "high_color", null), version: cm.id + ":" + st.version,
+        log: cm.type === "LogColorMapper",
       } : null,
     };
   }
@@ -570,7 +609,8 @@ export class PlotView extends View {
           const area = horiz
             ? { left: frame.left, width: frame.width, top: side === "below" ? pos : pos - q.extent, height: q.extent }
             : { top: frame.top, height: frame.height, left: side === "right" ? pos : pos - q.extent, width: q.extent };
-          const box = drawLegend(ctx, q.model, q.entries, area, (c, r, row, x0, y0, x1, y1) => this._legendSample(c, r, row, x0, y0, x1, y1));
+          const box = drawLegend(ctx, q.model, q.entries, area, (c, r, row, x0, y0, x1, y1) => this._legendSample(c, r, row, x0, y0, x1, y1),
+            (e) => e.renderers.some((r) => this._hidden.has(r) || this._muted.has(r)));
           if (box) (this.legendBoxes ||= []).push(box);
         }
         offset += q.extent;
@@ -618,7 +658,8 @@ export class PlotView extends View {
 
   _drawLegend(ctx, lg, frame) {
     const entries = legendEntries(lg, (r) => prop(prop(r, "data_source", null), "data", {}));
-    return drawLegend(ctx, lg, entries, frame, (c, r, row, x0, y0, x1, y1) => this._legendSample(c, r, row, x0, y0, x1, y1));
+    return drawLegend(ctx, lg, entries, frame, (c, r, row, x0, y0, x1, y1) => this._legendSample(c, r, row, x0, y0, x1, y1),
+      (e) => e.renderers.some((r) => this._hidden.has(r) || this._muted.has(r)));
   }
 
   _legendSample(ctx, r, row, x0, y0, x1, y1) {
@@ -675,6 +716,67 @@ export class PlotView extends View {
       if (h) out.push({ ...h, renderer: rc.renderer, glyph: rc.glyph, data: rc.data });
     }
     return out;
+  }
+
+  /** Select hit rows (TapTool): each hit renderer's source gets [index]; nothing hit clears. */
+  select(hits, extend = false) {
+    const bySource = new Map();
+    for (const h of hits) {
+      const src = prop(h.renderer, "data_source", null);
+      if (src) bySource.set(src, [h.index]);
+    }
+    if (hits.length === 0) for (const src of this._sources.keys()) bySource.set(src, []);
+    this._applySelection(bySource, extend);
+  }
+
+  /** BoxSelectTool: rows inside a screen box, per source. */
+  selectBox(x0, y0, x1, y1, only = null, extend = false) {
+    const bySource = new Map();
+    for (const rc of this._rcs ? this._rcs.values() : []) {
+      if (only && !only.includes(rc.renderer)) continue;
+      const src = prop(rc.renderer, "data_source", null);
+      if (!src) continue;
+      const rows = rowsInBox(rc, x0, y0, x1, y1);
+      bySource.set(src, [...new Set([...(bySource.get(src) || []), ...rows])]);
+    }
+    this._applySelection(bySource, extend);
+  }
+
+  _applySelection(bySource, extend) {
+    for (const [src, rows] of bySource) {
+      const sel = prop(src, "selected", null);
+      if (!sel) continue;
+      let next = rows;
+      if (extend) next = [...new Set([...(prop(sel, "indices", []) || []), ...rows])];
+      const cur = prop(sel, "indices", []) || [];
+      if (cur.length === next.length && cur.every((v, i) => v === next[i])) continue;
+      try {
+        sel.set("indices", next);
+      } catch (err) {
+        console.warn("docsync plot: could not set the selection", err);
+      }
+    }
+    this.scheduleDraw();
+  }
+
+  /** A click on a legend item with click_policy hide/mute toggles its renderers. True if handled. */
+  legendClick(sx, sy) {
+    for (const box of this.legendBoxes || []) {
+      const policy = prop(box.legend, "click_policy", "none");
+      if (policy !== "hide" && policy !== "mute") continue;
+      for (const item of box.items) {
+        if (sx >= item.x && sx <= item.x + item.w && sy >= item.y && sy <= item.y + item.h) {
+          const set = policy === "hide" ? this._hidden : this._muted;
+          for (const r of item.renderers) {
+            if (set.has(r)) set.delete(r);
+            else set.add(r);
+          }
+          this.scheduleDraw();
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   resetRanges() {

@@ -317,3 +317,53 @@ export function formatValue(v) {
   if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(3);
   return String(+v.toPrecision(6));
 }
+
+/**
+ * NumeralTickFormatter (numbro-style subset): "0,0", "0.00", "0,0.0", "0%", "0.0%",
+ * "$0,0.00", "0.0a" (k/m/b/t abbreviations), "(0,0)" (negatives in parentheses),
+ * any literal prefix/suffix around the number pattern.
+ */
+export function formatNumeral(v, format = "0,0") {
+  if (!Number.isFinite(v)) return String(v);
+  const m = /^([^0#]*)([0#][0#,]*(?:\.[0#]+)?)(\s*[%a]?)(.*)$/.exec(format.replace(/[()]/g, ""));
+  if (!m) return String(v);
+  const [, prefix, pattern, flagRaw, suffix] = m;
+  const flag = flagRaw.trim();
+  const paren = format.includes("(") && v < 0;
+  let x = Math.abs(v);
+  let unit = "";
+  if (flag === "%") x *= 100;
+  if (flag === "a") {
+    for (const [k, u] of [[1e12, "t"], [1e9, "b"], [1e6, "m"], [1e3, "k"]]) {
+      if (x >= k) { x /= k; unit = u; break; }
+    }
+  }
+  const dec = pattern.includes(".") ? pattern.split(".")[1].length : 0;
+  let s = x.toFixed(dec);
+  if (pattern.includes(",")) {
+    const [int, frac] = s.split(".");
+    s = int.replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (frac !== undefined ? "." + frac : "");
+  }
+  const sign = v < 0 && !paren && Number(s.replace(/,/g, "")) !== 0 ? "-" : "";
+  const body = `${prefix}${s}${flag === "%" ? "%" : ""}${unit}${suffix}`;
+  return paren ? `(${body})` : sign + body;
+}
+
+/** PrintfTickFormatter: %d %i %f %.Nf %e %.Ne %g %s and %% inside any text. */
+export function formatPrintf(v, format = "%s") {
+  return format.replace(/%([-+ 0#]*)(\d+)?(?:\.(\d+))?([dieEfFgGsx%])/g, (all, flags, width, prec, conv) => {
+    let out;
+    switch (conv) {
+      case "%": return "%";
+      case "d": case "i": out = String(Math.trunc(v)); break;
+      case "f": case "F": out = v.toFixed(prec === undefined ? 6 : +prec); break;
+      case "e": case "E": out = v.toExponential(prec === undefined ? 6 : +prec); if (conv === "E") out = out.toUpperCase(); break;
+      case "g": case "G": out = String(+v.toPrecision(prec === undefined ? 6 : Math.max(1, +prec))); break;
+      case "x": out = Math.trunc(v).toString(16); break;
+      default: out = String(v);
+    }
+    if (flags.includes("+") && v >= 0 && conv !== "s") out = "+" + out;
+    if (width && out.length < +width) out = flags.includes("-") ? out.padEnd(+width) : out.padStart(+width, flags.includes("0") ? "0" : " ");
+    return out;
+  });
+}

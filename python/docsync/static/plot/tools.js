@@ -6,10 +6,11 @@
 import { prop } from "./data.js";
 import { formatValue } from "./ticks.js";
 
-const DRAG_TOOLS = new Set(["PanTool", "BoxZoomTool"]);
+const DRAG_TOOLS = new Set(["PanTool", "BoxZoomTool", "BoxSelectTool"]);
+const TAP_TOOLS = new Set(["TapTool"]);
 const SCROLL_TOOLS = new Set(["WheelZoomTool"]);
 const INSPECT_TOOLS = new Set(["HoverTool"]);
-const ACTION_TOOLS = new Set(["ResetTool", "SaveTool"]);
+const ACTION_TOOLS = new Set(["ResetTool", "SaveTool", "ZoomInTool", "ZoomOutTool"]);
 
 const ICONS = {
   PanTool: '<path d="M12 2v20M2 12h20M12 2l-3 3M12 2l3 3M12 22l-3-3M12 22l3-3M2 12l3-3M2 12l3 3M22 12l-3-3M22 12l-3 3"/>',
@@ -18,11 +19,16 @@ const ICONS = {
   ResetTool: '<path d="M4 12a8 8 0 1 0 2.3-5.7M4 3v5h5"/>',
   SaveTool: '<path d="M12 3v12M7 10l5 5 5-5M4 19h16"/>',
   HoverTool: '<path d="M4 4h16v11H10l-4 4v-4H4z"/>',
+  ZoomInTool: '<circle cx="10" cy="10" r="6"/><path d="M14.5 14.5L21 21M10 7v6M7 10h6"/><path d="M19 3v4M17 5h4"/>',
+  ZoomOutTool: '<circle cx="10" cy="10" r="6"/><path d="M14.5 14.5L21 21M7 10h6"/><path d="M17 5h4"/>',
+  TapTool: '<path d="M9 11V5a2 2 0 0 1 4 0v6M13 10a2 2 0 0 1 4 0v3M9 11l-2-2a2 2 0 0 0-3 3l5 6h8l1-5"/>',
+  BoxSelectTool: '<rect x="3" y="3" width="18" height="18" stroke-dasharray="3 2"/><path d="M8 12l3 3 5-6"/>',
 };
 
 const TITLES = {
   PanTool: "Pan", WheelZoomTool: "Wheel Zoom", BoxZoomTool: "Box Zoom", ResetTool: "Reset",
-  SaveTool: "Save", HoverTool: "Hover",
+  SaveTool: "Save", HoverTool: "Hover", ZoomInTool: "Zoom In", ZoomOutTool: "Zoom Out",
+  TapTool: "Tap", BoxSelectTool: "Box Select",
 };
 
 function pick(list, setting, kinds) {
@@ -75,6 +81,7 @@ export class ToolController {
     this.tools = [];
     this.activeDrag = null;
     this.activeScroll = null;
+    this.tapActive = new Set();
     this.hoverActive = new Set();
     this.buttons = new Map();
     this.drag = null;
@@ -98,6 +105,9 @@ export class ToolController {
       this.tools = tools;
       this.activeDrag = pick(tools, prop(toolbar, "active_drag", "auto"), DRAG_TOOLS);
       this.activeScroll = pick(tools, prop(toolbar, "active_scroll", "auto"), SCROLL_TOOLS);
+      const tap = prop(toolbar, "active_tap", "auto");
+      this.tapActive = new Set(tools.filter((t) => TAP_TOOLS.has(t.type) &&
+        (tap === "auto" || tap === t || (Array.isArray(tap) && tap.includes(t)))));
       const inspect = prop(toolbar, "active_inspect", "auto");
       this.hoverActive = new Set(tools.filter((t) => INSPECT_TOOLS.has(t.type) &&
         (inspect === "auto" || inspect === t || (Array.isArray(inspect) && inspect.includes(t)))));
@@ -138,7 +148,8 @@ export class ToolController {
 
   _refreshButtons() {
     for (const [tool, b] of this.buttons) {
-      const active = tool === this.activeDrag || tool === this.activeScroll || this.hoverActive.has(tool);
+      const active = tool === this.activeDrag || tool === this.activeScroll || this.hoverActive.has(tool) ||
+        this.tapActive.has(tool);
       b.classList.toggle("active", active);
       if (!ACTION_TOOLS.has(tool.type)) b.setAttribute("aria-pressed", String(active));
     }
@@ -148,6 +159,11 @@ export class ToolController {
   toggle(tool) {
     if (tool.type === "ResetTool") this.view.resetRanges();
     else if (tool.type === "SaveTool") this.view.savePNG(prop(tool, "filename", null) || "plot");
+    else if (tool.type === "ZoomInTool" || tool.type === "ZoomOutTool") this.zoomCentre(tool, tool.type === "ZoomInTool" ? 0.9 : 1 / 0.9);
+    else if (TAP_TOOLS.has(tool.type)) {
+      if (this.tapActive.has(tool)) this.tapActive.delete(tool);
+      else this.tapActive.add(tool);
+    }
     else if (DRAG_TOOLS.has(tool.type)) this.activeDrag = this.activeDrag === tool ? null : tool;
     else if (SCROLL_TOOLS.has(tool.type)) this.activeScroll = this.activeScroll === tool ? null : tool;
     else if (INSPECT_TOOLS.has(tool.type)) {
@@ -222,19 +238,21 @@ export class ToolController {
     if (!d.moved || !d.tool) return;
     e.preventDefault();
     if (d.tool.type === "PanTool") this._pan(d);
-    else if (d.tool.type === "BoxZoomTool") this._box(d);
+    else if (d.tool.type === "BoxZoomTool" || d.tool.type === "BoxSelectTool") this._box(d);
   }
 
   _pan(d) {
     const dims = this._dims(d.tool, d.region === "frame" ? "frame" : d.region);
     const v = this.view;
-    if (dims.x) {
-      const dx = d.sx - d.sx0;
+    const dx = d.sx - d.sx0;
+    const dy = d.sy - d.sy0;
+    if (dims.x && (dx !== 0 || d.xMoved)) {
+      d.xMoved = true;
       const m = d.x.m;
       v.xState.setUser(m.invert(m.map(d.x.start) - dx), m.invert(m.map(d.x.end) - dx));
     }
-    if (dims.y) {
-      const dy = d.sy - d.sy0;
+    if (dims.y && (dy !== 0 || d.yMoved)) {
+      d.yMoved = true;
       const m = d.y.m;
       v.yState.setUser(m.invert(m.map(d.y.start) - dy), m.invert(m.map(d.y.end) - dy));
     }
@@ -271,7 +289,17 @@ export class ToolController {
     if (cancelled) return;
     const v = this.view;
     if (!d.moved) {
-      if (d.region === "frame") v.sendTap(d.sx, d.sy);
+      if (v.legendClick(d.sx, d.sy)) return;
+      if (d.region === "frame") {
+        for (const tool of this.tapActive) this._tapSelect(tool, d.sx, d.sy, e.shiftKey);
+        v.sendTap(d.sx, d.sy);
+      }
+      return;
+    }
+    if (d.tool && d.tool.type === "BoxSelectTool") {
+      const [x0, y0, x1, y1] = this._boxRect(d);
+      const only = prop(d.tool, "renderers", "auto");
+      v.selectBox(x0, y0, x1, y1, Array.isArray(only) && only.length ? only : null, e.shiftKey);
       return;
     }
     if (d.tool && d.tool.type === "BoxZoomTool") {
@@ -290,6 +318,26 @@ export class ToolController {
         v.yState.setUser(flipY ? Math.max(a, b) : Math.min(a, b), flipY ? Math.min(a, b) : Math.max(a, b));
       }
     }
+  }
+
+  _tapSelect(tool, sx, sy, extend) {
+    const only = prop(tool, "renderers", "auto");
+    const hits = this.view.hitTest(sx, sy, "mouse", Array.isArray(only) && only.length ? only : null);
+    this.view.select(hits.length ? [hits[0]] : [], extend);
+  }
+
+  /** Zoom both ranges about the frame centre (ZoomIn/ZoomOut tools). */
+  zoomCentre(tool, k) {
+    const v = this.view;
+    const f = v.frame;
+    if (!f) return;
+    const dims = this._dims(tool, "frame");
+    const zoom = (st, m, s) => {
+      const s0 = m.map(st.start), s1 = m.map(st.end);
+      st.setUser(m.invert(s + (s0 - s) * k), m.invert(s + (s1 - s) * k));
+    };
+    if (dims.x) zoom(v.xState, v.xm, f.left + f.width / 2);
+    if (dims.y) zoom(v.yState, v.ym, f.top + f.height / 2);
   }
 
   _wheel(e) {
