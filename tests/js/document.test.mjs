@@ -129,23 +129,30 @@ test("stream cost does not grow with the column length (amortised)", () => {
   assert.equal(doc.get("s").get("data").x.length, 1_000_000);
 });
 
-test("patch: index, slice and multi-index", () => {
+test("patch: index, slice and multi-index (the engine's rules)", () => {
   const img = tagArray(new Float64Array(6), undefined, [2, 3]);
-  const doc = load({ models: [{ id: "im", type: "ColumnDataSource", props: { data: { image: [img], z: tagArray(new Float32Array(8), undefined, [2, 2, 2]) } } }] });
+  const doc = load({ models: [{ id: "im", type: "ColumnDataSource", props: { data: {
+    image: [img], z: tagArray(new Float32Array(8), undefined, [2, 2, 2]) } } }] });
   doc.applyPatch({ events: [{ k: "patch", id: "src", prop: "data", patches: {
     x: [[0, 100], [{ start: 1, stop: null, step: null }, [101, 102]]],
-    name: [[2, "z"]],
+    name: [[2, "z"], [{ start: 0, stop: 2, step: null }, ["p", "q"]]],
   } }] });
   assert.deepEqual(data(doc).x, f64(100, 101, 102));
-  assert.deepEqual(data(doc).name, ["a", "b", "z"]);
+  assert.deepEqual(data(doc).name, ["p", "q", "z"]);
   doc.applyPatch({ events: [{ k: "patch", id: "im", prop: "data", patches: {
-    image: [[[0, 1, { start: 0, stop: 2, step: null }], [7, 8]]],
-    z: [[[1, 0, 1], 5], [[0, { start: 0, stop: 2, step: 1 }, 0], [1, 2]]],
+    z: [[[1, 0, 1], 5], [[0, { start: 0, stop: 2, step: 1 }, 0], [1, 2]], [1, [9, 9, 9, 9]]],
   } }] });
   const d = doc.get("im").get("data");
-  assert.deepEqual([...d.image[0]], [0, 0, 0, 7, 8, 0]);
-  assert.deepEqual([...d.z], [1, 0, 2, 0, 0, 5, 0, 0]);
+  assert.deepEqual([...d.z], [1, 0, 2, 0, 9, 9, 9, 9]);
   assert.deepEqual(shapeOf(d.z), [2, 2, 2]);
+  // a whole-row slice of an n-d column takes one value per selected element (flattened)
+  doc.applyPatch({ events: [{ k: "patch", id: "im", prop: "data", patches: { z: [[{ start: 0, stop: 1, step: null }, [[1, 2], [3, 4]]]] } }] });
+  assert.deepEqual([...doc.get("im").get("data").z], [1, 2, 3, 4, 9, 9, 9, 9]);
+  // multi-indices need a typed column of n-d rows
+  assert.throws(() => doc.applyPatch({ events: [{ k: "patch", id: "im", prop: "data", patches: { image: [[[0, 1, 1], 7]] } }] }), PatchError);
+  assert.throws(() => doc.applyPatch({ events: [{ k: "patch", id: "src", prop: "data", patches: { x: [[[0, 0], 7]] } }] }), PatchError);
+  assert.throws(() => doc.applyPatch({ events: [{ k: "patch", id: "im", prop: "data", patches: { z: [[[0, 2], [1, 1]]] } }] }), PatchError);
+  assert.throws(() => doc.applyPatch({ events: [{ k: "patch", id: "im", prop: "data", patches: { z: [[[0, 0], [1, 1, 1]]] } }] }), PatchError);
 });
 
 test("patch bounds: i == len is out of range; reversed and negative slices", () => {
@@ -154,6 +161,8 @@ test("patch bounds: i == len is out of range; reversed and negative slices", () 
     { x: [[3, 1]] }, { x: [[-1, 1]] }, { x: [[{ start: 2, stop: 1, step: null }, []]] },
     { x: [[{ start: -1, stop: null, step: null }, [1]]] }, { x: [[{ start: 0, stop: 3, step: 0 }, [1]]] },
     { x: [[{ start: 0, stop: 2, step: null }, [1]]] }, { nope: [[0, 1]] },
+    { x: [[{ start: 0, stop: 4, step: null }, [1, 2, 3]]] }, { x: [[{ start: 0, stop: 1, foo: 1 }, [1]]] },
+    { x: [[0, [1, 2]]] }, { name: [[{ start: 0, stop: 1, step: null }, "a"]] },
   ];
   for (const patches of bad) {
     assert.throws(() => doc.applyPatch({ events: [{ k: "patch", id: "src", prop: "data", patches }] }), PatchError, JSON.stringify(patches));
@@ -274,4 +283,13 @@ test("resync snapshot keeps model objects and reports what changed", () => {
   doc.applySnapshot(snap);
   assert.equal(doc.get("s1"), s1);
   assert.deepEqual(seen, [8]);
+});
+
+test("stream: numbers into typed columns (lists converted), anything else rejected", () => {
+  const doc = load();
+  doc.applyPatch({ events: [{ k: "stream", id: "src", prop: "data", columns: { x: [3, null], y: new Int32Array([13, 14]), name: new Float64Array([1, 2]) }, rollover: null }] });
+  assert.deepEqual([...data(doc).x], [0, 1, 2, 3, NaN]);
+  assert.deepEqual(data(doc).y, f64(10, 11, 12, 13, 14));
+  assert.deepEqual(data(doc).name, ["a", "b", "c", 1, 2]);
+  assert.throws(() => doc.applyPatch({ events: [{ k: "stream", id: "src", prop: "data", columns: { x: ["no"], y: [1], name: ["n"] }, rollover: null }] }), PatchError);
 });

@@ -121,22 +121,18 @@ class TypedColumn {
     this.len += count;
   }
 
-  /** The row as an n-d element (a tagged subarray) for multi-index patches. */
+  /** Row `row` as a tagged n-d subarray. */
   element(row) {
     const r = this.rowSize;
     const off = (this.start + row) * r;
     return tagArray(this.buf.subarray(off, off + r), this.dtype, this.tail.length ? this.tail : [r]);
   }
 
-  setRow(row, value) {
-    const r = this.rowSize;
-    const off = (this.start + row) * r;
-    if (r === 1) {
-      this.buf[off] = toElement(this.buf, value);
-    } else {
-      const flat = flatten(value);
-      for (let k = 0; k < r; k++) this.buf[off + k] = toElement(this.buf, flat[k]);
-    }
+  /** Write flattened `values` at element offsets relative to the first live row. */
+  writeElements(elems, values) {
+    const base = this.start * this.rowSize;
+    const buf = this.buf;
+    for (let k = 0; k < elems.length; k++) buf[base + elems[k]] = toElement(buf, values[k]);
   }
 
   toList() {
@@ -172,8 +168,11 @@ class ListColumn {
       for (let i = from; i < n; i++) this.items.push(values[i]);
     }
   }
-  element(row) { return this.items[row]; }
-  setRow(row, value) { this.items[row] = value; }
+  /** Rows of a typed array as list items (scalars, or sub-arrays of n-d rows). */
+  appendAll(values) {
+    this.append(values, 0, rowsOf(values));
+    return this.items;
+  }
 }
 
 function flatten(v) {
@@ -223,13 +222,8 @@ export class ColumnStore {
     }
     for (const [name, col] of this.columns) {
       const values = columns[name];
-      let c = col;
-      if (c.typed && !isTypedArray(values) && c.rowSize === 1 && !values.every(numericLike)) {
-        c = new ListColumn(c.toList());
-        this.columns.set(name, c);
-      }
-      c.keepLast(keepOld);
-      c.append(values, from, n);
+      col.keepLast(keepOld);
+      col.append(values, from, n);
     }
     this.changed();
     return { added: n, removed: oldLen + n - this.length };
@@ -280,72 +274,90 @@ function isSlice(x) {
   return x !== null && typeof x === "object" && !Array.isArray(x) && !isTypedArray(x) && !(x instanceof Ref);
 }
 
-/** Indices selected by a slice map over `len`, or throws. Open ends are nil; stop clamps. */
-function sliceIndices(s, len, where) {
-  for (const k of Object.keys(s)) {
-    if (k !== "start" && k !== "stop" && k !== "step") throw new PatchError(`${where}: unknown slice key ${JSON.stringify(k)}`);
+/** Positions selected along an axis of length `len` by an int or a slice map (the engine's rules). */
+function axisPositions(ix, len, where, what = "index") {
+  if (typeof ix === "number") {
+    if (!Number.isInteger(ix)) throw new PatchError(`${where}: ${what} ${ix} is not an integer`);
+    if (ix < 0) throw new PatchError(`${where}: negative ${what} ${ix}`);
+    if (ix >= len) throw new PatchError(`${where}: ${what} ${ix} out of range (length ${len})`);
+    return [ix];
   }
-  const start = s.start ?? 0;
-  const stop = s.stop ?? len;
-  const step = s.step ?? 1;
-  for (const [name, v] of [["start", start], ["stop", stop], ["step", step]]) {
-    if (!Number.isInteger(v)) throw new PatchError(`${where}: slice ${name} must be an integer or nil, not ${String(v)}`);
-    if (v < 0) throw new PatchError(`${where}: negative slice ${name} ${v}; use a non-negative index`);
+  if (!isSlice(ix)) throw new PatchError(`${where}: an index must be an int, a slice map or a list`);
+  for (const k of Object.keys(ix)) {
+    if (k !== "start" && k !== "stop" && k !== "step") {
+      throw new PatchError(`${where}: slice has an unknown key ${JSON.stringify(k)} (allowed: start, stop, step)`);
+    }
   }
-  if (step === 0) throw new PatchError(`${where}: slice step must be at least 1`);
-  if (stop < start) throw new PatchError(`${where}: reversed slice ${start}:${stop}`);
+  const field = (k) => {
+    const v = ix[k];
+    if (v === undefined || v === null) return null;
+    if (!Number.isInteger(v)) throw new PatchError(`${where}: slice ${k} must be an int or nil`);
+    return v;
+  };
+  const start0 = field("start");
+  const stop0 = field("stop");
+  const step = field("step") ?? 1;
+  for (const [k, v] of [["start", start0], ["stop", stop0]]) {
+    if (v !== null && v < 0) throw new PatchError(`${where}: negative slice ${k} ${v} (negative slices are not supported)`);
+  }
+  if (step <= 0) throw new PatchError(`${where}: slice step must be positive, got ${step}`);
+  const start = start0 ?? 0;
+  const stop = stop0 ?? len;
+  if (start > stop) throw new PatchError(`${where}: reversed slice (start ${start} > stop ${stop})`);
+  if (stop > len) throw new PatchError(`${where}: slice stop ${stop} out of range (length ${len})`);
   const out = [];
-  for (let i = start; i < Math.min(stop, len); i += step) out.push(i);
+  for (let i = start; i < stop; i += step) out.push(i);
   return out;
 }
 
-function checkIndex(i, len, where) {
-  if (!Number.isInteger(i)) throw new PatchError(`${where}: index ${String(i)} is not an integer`);
-  if (i < 0 || i >= len) throw new PatchError(`${where}: index ${i} is out of range for length ${len}`);
-}
-
-/** Per-dimension index lists of a multi-index over an element of `shape`. */
-function multiIndices(subs, shape, where) {
-  if (subs.length > shape.length) {
-    throw new PatchError(`${where}: ${subs.length} sub-indices for an element of ${shape.length} dimensions`);
-  }
-  const dims = [];
-  subs.forEach((s, d) => {
-    if (isSlice(s)) dims.push(sliceIndices(s, shape[d], where));
-    else { checkIndex(s, shape[d], where); dims.push([s]); }
-  });
-  for (let d = subs.length; d < shape.length; d++) dims.push([...Array(shape[d]).keys()]);
-  return dims;
-}
-
-function elementShape(el) {
-  if (isTypedArray(el)) return shapeOf(el);
-  const shape = [];
-  let x = el;
-  while (Array.isArray(x)) { shape.push(x.length); x = x[0]; }
-  return shape;
-}
-
-function assignMulti(el, dims, value) {
-  const flat = flatten(value);
-  const shape = elementShape(el);
-  const strides = shape.map((_, d) => product(shape.slice(d + 1)));
-  let k = 0;
-  const rec = (d, off, node) => {
-    if (d === dims.length) {
-      return;
-    }
-    for (const i of dims[d]) {
-      if (d === dims.length - 1) {
-        const v = flat.length === 1 && !isArrayLike(value) ? flat[0] : flat[k++];
-        if (isTypedArray(el)) el[off + i * strides[d]] = toElement(el, v);
-        else node[i] = v;
-      } else {
-        rec(d + 1, off + i * strides[d], isTypedArray(el) ? null : node[i]);
+/**
+ * One `[index, value]` patch of a column described by `c` ({len, tail, typed}), checked
+ * as the engine does. Typed columns: element offsets (flat, relative to the first live
+ * row) and the flattened values; list columns: rows and one value per row.
+ */
+function planPatch(c, index, value, where) {
+  if (c.typed) {
+    const rowSize = product(c.tail);
+    let elems;
+    if (Array.isArray(index)) {
+      if (c.tail.length === 0) throw new PatchError(`${where}: a multi-index needs a column of n-d rows; this column is 1-d`);
+      if (index.length === 0 || index.length > 1 + c.tail.length) {
+        throw new PatchError(`${where}: a multi-index has 1 to ${1 + c.tail.length} entries, got ${index.length}`);
       }
+      if (!Number.isInteger(index[0])) throw new PatchError(`${where}: the first entry of a multi-index must be a row number`);
+      const axes = [axisPositions(index[0], c.len, where, "row")];
+      c.tail.forEach((dim, d) => {
+        axes.push(index[d + 1] === undefined ? [...Array(dim).keys()] : axisPositions(index[d + 1], dim, where));
+      });
+      const dims = [c.len, ...c.tail];
+      elems = [0];
+      axes.forEach((positions, d) => {
+        const next = [];
+        for (const o of elems) for (const p of positions) next.push(o * dims[d] + p);
+        elems = next;
+      });
+    } else {
+      const rows = axisPositions(index, c.len, where);
+      elems = [];
+      for (const r of rows) for (let k = 0; k < rowSize; k++) elems.push(r * rowSize + k);
     }
-  };
-  rec(0, 0, el);
+    const values = flatten(value);
+    if (values.length !== elems.length) {
+      throw new PatchError(`${where}: the index selects ${elems.length} element(s) but ${values.length} value(s) were given`);
+    }
+    return { elems, values };
+  }
+  if (Array.isArray(index)) throw new PatchError(`${where}: a multi-index needs a typed column of n-d rows`);
+  const rows = axisPositions(index, c.len, where);
+  if (typeof index === "number") return { rows, values: [value] };
+  let values;
+  if (Array.isArray(value)) values = value;
+  else if (isTypedArray(value)) values = new ListColumn([]).appendAll(value);
+  else throw new PatchError(`${where}: a slice needs a list of values`);
+  if (values.length !== rows.length) {
+    throw new PatchError(`${where}: the slice selects ${rows.length} row(s) but ${values.length} value(s) were given`);
+  }
+  return { rows, values };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -762,7 +774,6 @@ export class DocumentMirror {
     const values = new Map(); // overlay: id\0prop → value
     const cols = new Map(); // overlay: id\0prop → column info
     const roots = new Set(this.rootIds);
-    const modified = new Set(); // id\0prop whose value an earlier event of this patch replaced
     const refs = [];
     const colsOf = (id, prop, where) => {
       const key = `${id}\0${prop}`;
@@ -818,7 +829,6 @@ export class DocumentMirror {
           for (const [prop, v] of Object.entries(props)) {
             needProp(e.type, prop, where);
             values.set(`${e.id}\0${prop}`, v);
-            modified.add(`${e.id}\0${prop}`);
             forEachRef(v, (id) => refs.push([id, where]));
           }
           exists.set(e.id, e.type);
@@ -831,7 +841,6 @@ export class DocumentMirror {
           const key = `${e.id}\0${e.prop}`;
           values.set(key, e.value);
           cols.delete(key);
-          modified.add(key);
           forEachRef(e.value, (id) => refs.push([id, where]));
           break;
         }
@@ -841,7 +850,6 @@ export class DocumentMirror {
           lengths(e.columns, where);
           if (typeof e.replace !== "boolean") throw new PatchError(`${where}: replace must be a bool`);
           const key = `${e.id}\0${e.prop}`;
-          modified.add(key);
           if (e.replace) {
             cols.set(key, columnInfo(e.columns));
           } else {
@@ -877,11 +885,13 @@ export class DocumentMirror {
             if (c.typed && c.tail.length && isTypedArray(v) && shapeOf(v).slice(1).join() !== c.tail.join()) {
               throw new PatchError(`${where}: rows of ${name} have shape [${shapeOf(v).slice(1)}], the column's rows [${c.tail}]`);
             }
+            if (c.typed && c.tail.length === 0 && Array.isArray(v) && !v.every(numericLike)) {
+              throw new PatchError(`${where}: column ${name} holds numbers; cannot stream non-numeric values into it`);
+            }
             const len = r == null ? c.len + n : Math.min(c.len + n, r);
             next.set(name, { ...c, len });
           }
           cols.set(`${e.id}\0${e.prop}`, next);
-          modified.add(`${e.id}\0${e.prop}`);
           break;
         }
         case "patch": {
@@ -890,42 +900,13 @@ export class DocumentMirror {
           const info = colsOf(e.id, e.prop, where);
           const patches = e.patches;
           if (!patches || typeof patches !== "object" || Array.isArray(patches)) throw new PatchError(`${where}: patches must be a map`);
-          const m = this.models.get(e.id);
-          const current = m && !modified.has(`${e.id}\0${e.prop}`) ? m.props.get(e.prop) : undefined;
           for (const [name, list] of Object.entries(patches)) {
             const c = info.get(name);
-            if (!c) throw new PatchError(`${where}: unknown column ${JSON.stringify(name)}`);
-            if (!Array.isArray(list)) throw new PatchError(`${where}: patches of ${name} must be a list`);
+            if (!c) throw new PatchError(`${where}: patch of unknown column ${JSON.stringify(name)}`);
+            if (!Array.isArray(list)) throw new PatchError(`${where}: patches of ${name} must be a list of [index, value] pairs`);
             for (const item of list) {
-              if (!Array.isArray(item) || item.length !== 2) throw new PatchError(`${where}: a patch of ${name} is an [index, value] pair`);
-              const [index, value] = item;
-              const w = `${where} column ${name}`;
-              if (Array.isArray(index)) {
-                if (index.length < 1) throw new PatchError(`${w}: empty multi-index`);
-                checkIndex(index[0], c.len, w);
-                let el;
-                if (c.typed && c.tail.length) el = { shape: c.tail };
-                else if (current !== undefined) {
-                  const col = current instanceof ColumnStore ? current.columns.get(name)?.element(index[0])
-                    : current?.[name]?.[index[0]];
-                  if (col !== undefined) el = { shape: elementShape(col) };
-                }
-                if (el) {
-                  const dims = multiIndices(index.slice(1), el.shape, w);
-                  const count = product(dims.map((d) => d.length));
-                  const flat = flatten(value);
-                  if (!(count === flat.length || (!isArrayLike(value) && count >= 1))) {
-                    throw new PatchError(`${w}: ${flat.length} values for ${count} selected elements`);
-                  }
-                }
-              } else if (isSlice(index)) {
-                const idx = sliceIndices(index, c.len, w);
-                if (!isArrayLike(value) || value.length !== idx.length) {
-                  throw new PatchError(`${w}: a slice selecting ${idx.length} rows needs a list of ${idx.length} values`);
-                }
-              } else {
-                checkIndex(index, c.len, w);
-              }
+              if (!Array.isArray(item) || item.length !== 2) throw new PatchError(`${where}: patches of ${name} must be [index, value] pairs`);
+              planPatch(c, item[0], item[1], `${where} column ${name}`);
             }
           }
           break;
@@ -994,15 +975,11 @@ export class DocumentMirror {
         const store = m._columns(e.prop);
         for (const [name, list] of Object.entries(e.patches)) {
           const col = store.columns.get(name);
+          const c = { len: col.len, tail: col.tail, typed: col.typed };
           for (const [index, value] of list) {
-            if (Array.isArray(index)) {
-              const el = col.element(index[0]);
-              assignMulti(el, multiIndices(index.slice(1), elementShape(el), "patch"), value);
-            } else if (isSlice(index)) {
-              sliceIndices(index, col.len, "patch").forEach((row, k) => col.setRow(row, value[k]));
-            } else {
-              col.setRow(index, value);
-            }
+            const plan = planPatch(c, index, value, "patch");
+            if (col.typed) col.writeElements(plan.elems, plan.values);
+            else plan.rows.forEach((row, k) => { col.items[row] = plan.values[k]; });
           }
         }
         store.changed();
