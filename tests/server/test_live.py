@@ -424,3 +424,42 @@ def test_push_into_empty_root_app(live_server: Any) -> None:
         viewer.close()
 
     run(main())
+
+
+def test_metrics_count_sessions_messages_bytes_and_errors(live_server: Any) -> None:
+    srv = live_server({"stream": FunctionApplication(stream_app), "app": FunctionApplication(widgets_app)})
+
+    async def main() -> None:
+        clients = [await Client.connect(srv.ws("/stream/ws?docsync-session-id=m1")) for _ in range(3)]
+        for i, c in enumerate(clients):
+            await c.hello(f"c{i}")
+        for c in clients:
+            for _ in range(5):
+                await c.recv_type("patch")
+        w = await Client.connect(srv.ws("/app/ws"))
+        ids = model_ids((await w.hello()).payload)
+        await w.send_patch([{"k": "set", "id": ids["slider"], "prop": "end", "value": 1.0}])
+        await w.recv_type("error")
+        text = (await fetch(srv.http("/metrics"))).body.decode()
+
+        def value(line_start: str) -> float:
+            for line in text.splitlines():
+                if line.startswith(line_start + " "):
+                    return float(line.split()[-1])
+            raise AssertionError(f"{line_start} not in metrics:\n{text}")
+
+        assert value('docsync_sessions{app="stream"}') == 1
+        assert value('docsync_sessions{app="app"}') == 1
+        assert value('docsync_connections{app="stream"}') == 3
+        encoded = value("docsync_patches_encoded_total")
+        out = value("docsync_messages_out_total")
+        assert encoded >= 5 and out >= 15
+        assert out <= 3 * encoded + 10  # one encoding per change, whatever the connections
+        assert value("docsync_bytes_out_total") > 0 and value("docsync_bytes_in_total") > 0
+        assert value("docsync_messages_in_total") >= 5
+        assert value("docsync_encode_seconds_total") > 0
+        assert value('docsync_callback_seconds_total{app="stream"}') > 0
+        assert value('docsync_client_errors_total{code="read_only"}') == 1
+        assert "# TYPE docsync_messages_out_total counter" in text
+
+    run(main())

@@ -19,7 +19,7 @@ from tornado import web, websocket
 from tornado.iostream import StreamClosedError
 
 from docsync.server.contexts import RequestInfo
-from docsync.server.protocol import CLOSE_FORBIDDEN, ServerConnection
+from docsync.server.protocol import CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN, ServerConnection
 from docsync.server.tokens import TokenError, check_session_id, decode_token, generate_session_id, generate_token
 
 if TYPE_CHECKING:
@@ -280,6 +280,16 @@ class WSHandler(_Base, websocket.WebSocketHandler):
 
     # Transport
     def send(self, data: bytes) -> None:
+        conn = self.ws_connection
+        stream = getattr(conn, "stream", None)
+        pending = len(getattr(stream, "_write_buffer", b""))
+        if pending > self.server.max_write_buffer:
+            # a client this far behind gets a replay or a resync when it reconnects
+            log.warning("closing a connection %d bytes behind (client too slow)", pending)
+            self.server.metrics.inc("docsync_client_errors_total", code="too_slow")
+            if self.conn is not None:
+                self.conn.close(CLOSE_TRY_AGAIN, "client too slow")
+            return
         try:
             fut = self.write_message(data, binary=True)
         except (websocket.WebSocketClosedError, StreamClosedError):

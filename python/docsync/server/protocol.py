@@ -30,7 +30,9 @@ Message builders shared with the Python client: :func:`hello_message`,
 :func:`error_message`, :func:`expired_message`.
 
 Close codes (``CLOSE_*``): 1000 normal, 1001 going away (server shutdown), 1009 too
-big, 4000 malformed, 4003 forbidden, 4004 session expired, 4008 too many messages.
+big, 1013 try again later (the client fell more than ``max_write_buffer`` bytes behind;
+reconnecting resumes or resyncs), 4000 malformed, 4003 forbidden, 4004 session expired,
+4008 too many messages.
 
 Flood rule: each connection may send ``RateLimit.rate`` messages per second on average
 (default 200) with bursts of up to ``RateLimit.burst`` (default 1000); beyond that the
@@ -70,6 +72,7 @@ __all__ = [
     "CLOSE_FORBIDDEN",
     "CLOSE_EXPIRED",
     "CLOSE_FLOOD",
+    "CLOSE_TRY_AGAIN",
 ]
 
 log = logging.getLogger("docsync.server")
@@ -81,6 +84,7 @@ CLOSE_MALFORMED = 4000
 CLOSE_FORBIDDEN = 4003
 CLOSE_EXPIRED = 4004
 CLOSE_FLOOD = 4008
+CLOSE_TRY_AGAIN = 1013
 
 DEFAULT_MAX_MESSAGE_SIZE = 20 * 1024 * 1024
 

@@ -107,6 +107,7 @@ class Server:
         self.log_max_bytes = log_max_bytes
         self._sockets = sockets
         self._loop = loop
+        self.max_write_buffer = max(64 * 1024 * 1024, 2 * websocket_max_message_size)
         self.metrics = Metrics()
         self.connections: set[WSHandler] = set()
         self.sessions: dict[str, AppSessions] = {}

@@ -402,13 +402,18 @@ class ServerSession:
     # ------------------------------------------------------------------ loop side
     def _deliver(self, seq: int, message: bytes, exclude: Any, ok: tuple[Any, int] | None) -> None:
         self.delivered_seq = max(self.delivered_seq, seq)
+        sent = 0
         for conn in list(self.connections):
             if conn.synced_seq >= seq:
                 continue
             conn.synced_seq = seq
-            if conn is exclude:
+            if conn is exclude or conn.closed:
                 continue
-            conn.send(message)
+            conn.transport.send(message)  # the same bytes to every connection
+            sent += 1
+        if sent:
+            self.metrics.inc("docsync_messages_out_total", sent)
+            self.metrics.inc("docsync_bytes_out_total", sent * len(message))
         if ok is not None:
             conn, client_seq = ok
             if not conn.closed:
