@@ -43,6 +43,56 @@ function toElement(target, v) {
 
 const numericLike = (v) => v === null || typeof v === "number" || typeof v === "bigint" || typeof v === "boolean";
 
+const INT_RANGES = {
+  int8: [-128n, 127n], int16: [-32768n, 32767n], int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n], "datetime64[ms]": [-(2n ** 63n), 2n ** 63n - 1n],
+  uint8: [0n, 255n], uint16: [0n, 65535n], uint32: [0n, 2n ** 32n - 1n], uint64: [0n, 2n ** 64n - 1n],
+};
+
+/**
+ * The engine's rules for values entering a typed column of `dtype` (validation only):
+ * anything numeric into float columns; ints (in range) into int columns, never floats;
+ * only bools into bool columns; nil only into float and datetime columns (NaN / NaT).
+ */
+function checkValues(dtype, values, where) {
+  const isFloat = dtype === "float32" || dtype === "float64";
+  const bad = (what) => new PatchError(`${where}: the column holds ${dtype}; cannot store ${what} in it`
+    + (what.startsWith("float") && !isFloat ? " (floats into int columns would lose data)" : ""));
+  if (isTypedArray(values)) {
+    const vd = dtypeOf(values);
+    if (vd === dtype || isFloat) return;
+    if (dtype === "datetime64[ms]" && (vd === "float64" || vd === "float32")) return; // ms as JS numbers
+    if (vd === "float32" || vd === "float64") throw bad("float values");
+    if (dtype === "bool" || vd === "bool") throw bad(`${vd} values`);
+    const [lo, hi] = INT_RANGES[dtype];
+    for (const v of values) {
+      const b = BigInt(v);
+      if (b < lo || b > hi) throw new PatchError(`${where}: value ${b} does not fit a column of ${dtype}`);
+    }
+    return;
+  }
+  for (const v of values) {
+    if (v === null) {
+      if (isFloat || dtype === "datetime64[ms]") continue;
+      throw bad("nil");
+    }
+    if (typeof v === "boolean") {
+      if (dtype === "datetime64[ms]") throw bad("bool values");
+      continue;
+    }
+    if (typeof v !== "number" && typeof v !== "bigint") throw bad(`${typeof v} values`);
+    if (isFloat) continue;
+    if (dtype === "bool") throw bad("int values");
+    if (typeof v === "number" && !Number.isInteger(v)) {
+      if (dtype === "datetime64[ms]" && Number.isFinite(v)) continue; // JS ms numbers
+      throw bad("float values");
+    }
+    const [lo, hi] = INT_RANGES[dtype];
+    const b = BigInt(v);
+    if (b < lo || b > hi) throw new PatchError(`${where}: value ${b} does not fit a column of ${dtype}`);
+  }
+}
+
 /** A typed column: rows [start, start + len) of `buf`, each row `rowSize` elements. */
 class TypedColumn {
   constructor(arr) {
@@ -255,13 +305,13 @@ function isColumnMap(v) {
 function columnInfo(v) {
   if (v instanceof ColumnStore) {
     const cols = new Map();
-    for (const [name, c] of v.columns) cols.set(name, { len: c.len, tail: c.tail, typed: c.typed });
+    for (const [name, c] of v.columns) cols.set(name, { len: c.len, tail: c.tail, typed: c.typed, dtype: c.dtype });
     return cols;
   }
   const cols = new Map();
   for (const [name, arr] of Object.entries(v)) {
     cols.set(name, isTypedArray(arr)
-      ? { len: shapeOf(arr)[0], tail: shapeOf(arr).slice(1), typed: true }
+      ? { len: shapeOf(arr)[0], tail: shapeOf(arr).slice(1), typed: true, dtype: dtypeOf(arr) }
       : { len: arr.length, tail: [], typed: false });
   }
   return cols;
@@ -345,6 +395,7 @@ function planPatch(c, index, value, where) {
     if (values.length !== elems.length) {
       throw new PatchError(`${where}: the index selects ${elems.length} element(s) but ${values.length} value(s) were given`);
     }
+    if (c.dtype) checkValues(c.dtype, values, where);
     return { elems, values };
   }
   if (Array.isArray(index)) throw new PatchError(`${where}: a multi-index needs a typed column of n-d rows`);
@@ -885,8 +936,16 @@ export class DocumentMirror {
             if (c.typed && c.tail.length && isTypedArray(v) && shapeOf(v).slice(1).join() !== c.tail.join()) {
               throw new PatchError(`${where}: rows of ${name} have shape [${shapeOf(v).slice(1)}], the column's rows [${c.tail}]`);
             }
-            if (c.typed && c.tail.length === 0 && Array.isArray(v) && !v.every(numericLike)) {
-              throw new PatchError(`${where}: column ${name} holds numbers; cannot stream non-numeric values into it`);
+            if (c.typed) {
+              if (Array.isArray(v) && c.tail.length) {
+                const rowSize = product(c.tail);
+                for (const row of v) {
+                  if (flatten(row).length !== rowSize) throw new PatchError(`${where}: streamed rows of ${name} must have shape [${c.tail}]`);
+                }
+                checkValues(c.dtype, flatten(v), `${where} column ${name}`);
+              } else {
+                checkValues(c.dtype, v, `${where} column ${name}`);
+              }
             }
             const len = r == null ? c.len + n : Math.min(c.len + n, r);
             next.set(name, { ...c, len });
@@ -975,7 +1034,7 @@ export class DocumentMirror {
         const store = m._columns(e.prop);
         for (const [name, list] of Object.entries(e.patches)) {
           const col = store.columns.get(name);
-          const c = { len: col.len, tail: col.tail, typed: col.typed };
+          const c = { len: col.len, tail: col.tail, typed: col.typed, dtype: col.dtype };
           for (const [index, value] of list) {
             const plan = planPatch(c, index, value, "patch");
             if (col.typed) col.writeElements(plan.elems, plan.values);
