@@ -3,7 +3,7 @@
 # browser, deployment), JavaScript (node --test), the stub check and the quick benchmark run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+DOCSYNC_EXTRAS=test,bench ./scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== cargo test"
