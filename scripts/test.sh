@@ -7,8 +7,7 @@ DOCSYNC_EXTRAS=test,bench ./scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== cargo test"
-cargo test -q --workspace --exclude docsync-py 2>&1 | grep -E "^(test result|error|failures|---- )" || true
-cargo test -q --workspace --exclude docsync-py >/dev/null
+cargo test -q -p docsync-core
 
 echo "== node --test"
 node --test tests/js/
