@@ -99,7 +99,7 @@ def run_op(d: Document, op: tuple[Any, ...]) -> bool:
     """Performs one random operation; False if the engine refused it (then nothing
     changed, which this checks)."""
     before = d.snapshot()
-    pending = d.pending_events()
+    pending = d._pending_events()
     try:
         kind = op[0]
         if kind == "add":
@@ -139,5 +139,5 @@ def run_op(d: Document, op: tuple[Any, ...]) -> bool:
         return True
     except errors.DocsyncError:
         assert d.snapshot() == before, f"{op} failed but changed the document"
-        assert len(d.pending_events()) == len(pending), f"{op} failed but recorded events"
+        assert len(d._pending_events()) == len(pending), f"{op} failed but recorded events"
         return False

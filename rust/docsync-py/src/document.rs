@@ -301,7 +301,7 @@ impl PyDocument {
     }
 
     /// The events recorded since the last flush, not coalesced (for tests and debugging).
-    fn pending_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+    fn _pending_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let events: Vec<Value> = self.lock().pending().iter().map(|e| e.to_value()).collect();
         let items: Vec<PyObject> = events.iter().map(|v| to_py(py, v)).collect::<PyResult<_>>()?;
         PyList::new(py, items)
