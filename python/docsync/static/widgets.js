@@ -398,6 +398,50 @@ function formatCell(v) {
   return String(v);
 }
 
+const pad2 = (n) => String(n).padStart(2, "0");
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** A strftime subset for DateFormatter (%Y %m %d %H %M %S %b %y %j %%), in UTC. */
+function strftime(ms, fmt) {
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return "";
+  const map = {
+    Y: d.getUTCFullYear(), y: pad2(d.getUTCFullYear() % 100), m: pad2(d.getUTCMonth() + 1), d: pad2(d.getUTCDate()),
+    H: pad2(d.getUTCHours()), M: pad2(d.getUTCMinutes()), S: pad2(d.getUTCSeconds()), b: MONTHS[d.getUTCMonth()],
+    f: String(d.getUTCMilliseconds()).padStart(3, "0"), "%": "%",
+  };
+  return fmt.replace(/%([a-zA-Z%])/g, (m0, c) => (c in map ? String(map[c]) : m0));
+}
+
+/** A cell's text through a TableColumn formatter model (Number/Date/String), else a default. */
+function formatWith(formatter, v) {
+  if (!formatter || typeof formatter.get !== "function") return formatCell(v);
+  switch (formatter.type) {
+    case "NumberFormatter": {
+      if (typeof v !== "number" || !Number.isFinite(v)) return formatCell(v);
+      const fmt = String(formatter.get("format") ?? "0,0");
+      const m = /\.(0+)/.exec(fmt.replace(/\[|\]/g, ""));
+      const decimals = m ? m[1].length : 0;
+      const pct = fmt.includes("%");
+      const x = pct ? v * 100 : v;
+      const s = fmt.includes(",")
+        ? x.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals })
+        : x.toFixed(decimals);
+      return pct ? `${s}%` : s;
+    }
+    case "DateFormatter": {
+      if (typeof v !== "number") return formatCell(v);
+      const f = formatter.get("format");
+      const fmt = f === "ISO-8601" || f === "iso" ? "%Y-%m-%dT%H:%M:%S" : typeof f === "string" && f.includes("%") ? f : "%Y-%m-%d";
+      return strftime(v, fmt);
+    }
+    case "StringFormatter":
+      return v == null ? "" : String(v);
+    default:
+      return formatCell(v);
+  }
+}
+
 function compareValues(a, b) {
   if (a === b) return 0;
   if (a === null || a === undefined || (typeof a === "number" && Number.isNaN(a))) return 1;
@@ -570,12 +614,17 @@ export class DataTableView extends View {
     };
     if (first > 0) rows.push(spacer(first * ROW_HEIGHT));
     const fields = cols.map((c) => data[c.get("field")]);
+    const formatters = cols.map((c) => (c.has("formatter") ? c.get("formatter") : null));
     for (let r = first; r < last; r++) {
       const i = order ? order[r] : r;
       const tr = h("tr");
       tr.dataset.index = String(i);
       if (selected.has(i)) { tr.classList.add("docsync-selected"); tr.setAttribute("aria-selected", "true"); }
-      const cells = fields.map((col) => h("td", {}, formatCell(col ? col[i] : undefined)));
+      const cells = fields.map((col, k) => {
+        const td = h("td", {}, formatWith(formatters[k], col ? col[i] : undefined));
+        if (formatters[k]?.type === "NumberFormatter") td.classList.add("docsync-num");
+        return td;
+      });
       if (withIndex) {
         const td = h("td", { class: "docsync-index" }, String(i));
         if (index === -1 || index >= cells.length) cells.push(td);
@@ -631,4 +680,5 @@ registerView("PreText", PreTextView);
 registerView("DataTable", DataTableView);
 registerView("Spacer", SpacerView);
 // Non-visual models that may still appear where a view is asked for.
-for (const t of ["ColumnDataSource", "Selection", "CustomJS", "TableColumn"]) registerView(t, EmptyView);
+for (const t of ["ColumnDataSource", "Selection", "CustomJS", "TableColumn", "NumberFormatter", "DateFormatter",
+  "StringFormatter"]) registerView(t, EmptyView);
