@@ -221,3 +221,65 @@ def test_half_open_connection_is_closed_after_missed_pongs(live_server: Any) -> 
             time.sleep(0.05)
     finally:
         sock.close()
+
+
+def test_dev_restarts_when_the_app_changes(tmp_path: Path) -> None:
+    script = tmp_path / "devapp.py"
+    script.write_text(APP)
+    s = Serve(str(script), "--dev")
+    try:
+        first = list(s.urls)
+        time.sleep(1.0)  # autoreload compares modification times every 0.5 s
+        script.write_text(APP.replace('"cli "', '"changed "'))
+        deadline = time.monotonic() + 30
+        while len(s.urls) < 2:
+            assert time.monotonic() < deadline, s.output
+            time.sleep(0.05)
+        port = int(re.search(r":(\d+)/", s.urls[-1]).group(1))  # type: ignore[union-attr]
+
+        async def main() -> str:
+            for _ in range(100):
+                try:
+                    c = await Client.connect(f"ws://127.0.0.1:{port}/devapp/ws")
+                    break
+                except OSError:
+                    await __import__("asyncio").sleep(0.05)
+            snap = await c.hello()
+            return str(prop(snap.payload, model_ids(snap.payload)["div"], "text"))
+
+        assert run(main()).startswith("changed")
+        assert first != [] and "restarting when app files change" in s.output
+    finally:
+        assert s.stop() == 0
+
+
+def test_autoload_js_is_valid_javascript(live_server: Any, tmp_path: Path) -> None:
+    import shutil
+
+    from docsync.embed import server_document
+    from docsync.server.application import FunctionApplication
+    from server_testlib import widgets_app
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    srv = live_server({"app": FunctionApplication(widgets_app)})
+    tag = server_document(srv.http("/app"), arguments={"color": "red"})
+    src = re.search(r'src="([^"]+)"', tag).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    element = re.search(r'id="([^"]+)"', tag).group(1)  # type: ignore[union-attr]
+
+    async def main() -> Any:
+        return await fetch(src)
+
+    r = run(main())
+    assert r.code == 200 and r.headers["Content-Type"].startswith("application/javascript")
+    js = r.body.decode()
+    assert f'"{element}"' in js and f"ws://127.0.0.1:{srv.port}/app/ws" in js
+    token = re.search(r'token: "([^"]+)"', js).group(1)  # type: ignore[union-attr]
+    from docsync.server.tokens import decode_token
+
+    assert decode_token(token)["arguments"] == {"color": ["red"]}
+    f = tmp_path / "autoload.js"
+    f.write_text(js)
+    check = subprocess.run([node, "--check", str(f)], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stderr

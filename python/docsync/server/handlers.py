@@ -35,6 +35,7 @@ __all__ = [
     "StaticHandler",
     "IndexHandler",
     "MetricsHandler",
+    "FaviconHandler",
 ]
 
 log = logging.getLogger("docsync.server")
@@ -206,6 +207,15 @@ class IndexHandler(_Base):
         apps = [{"name": a.name, "url": self.server.app_url_path(a)} for a in self.server.apps]
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(self.server.jinja.get_template("index.html").render(apps=apps))
+
+
+class FaviconHandler(_Base):
+    """No icon, but no 404 in every page's console either."""
+
+    def get(self) -> None:
+        self.set_status(204)
+        self.set_header("Cache-Control", "max-age=86400")
+        self.finish()
 
 
 class MetricsHandler(_Base):

@@ -26,6 +26,7 @@ from docsync.server.handlers import (
     STATIC_PATH,
     TEMPLATES_PATH,
     AutoloadHandler,
+    FaviconHandler,
     IndexHandler,
     MetricsHandler,
     PageHandler,
@@ -166,6 +167,7 @@ class Server:
         kw = {"server": self}
         routes: list[Any] = [
             (rf"{p}/metrics", MetricsHandler, kw),
+            (r"/favicon.ico", FaviconHandler, kw),
             (rf"{p}/static/(.*)", StaticHandler, {**kw, "path": STATIC_PATH}),
         ]
         root_taken = False
