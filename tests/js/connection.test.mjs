@@ -308,3 +308,14 @@ test("close() then reopen() (back/forward cache) resumes without a lost/restored
   assert.equal(ws2.take("hello")[0].p.resume, 5);
   assert.deepEqual(notices, []);
 });
+
+test("the ok of a UI-event-only patch does not skip a server change", async () => {
+  const { doc, ws } = setup();
+  ws.take();
+  doc.get("b").sendEvent("button_click");
+  await tick();
+  const [p] = ws.take("patch");
+  ws.receive("ok", { ack: p.seq, seq: 6 }); // current number; patch 6 not yet delivered
+  ws.receive("patch", { seq: 6, p: { events: [{ k: "set", id: "s", prop: "value", value: 66 }] } });
+  assert.equal(doc.get("s").value, 66);
+});

@@ -351,11 +351,13 @@ export class Connection {
 
   _onOk(msg) {
     const f = this._settle(msg.ack);
-    if (typeof msg.seq === "number" && this.lastSeq !== null) {
+    if (!f) return; // a duplicate ok (after a resume)
+    // A patch with state changes became session change `seq` (not sent back to us). A patch
+    // of UI events only changes nothing: its ok carries the current number, not ours.
+    if (typeof msg.seq === "number" && this.lastSeq !== null && f.events.some((e) => e.k !== "msg")) {
       if (msg.seq > this.lastSeq) this.ownSeqs.add(msg.seq);
       this._advanceOwn();
     }
-    if (!f) return;
     for (const key of f.keys) {
       if (!this.keyCounts.has(key) && !this.pending.has(key)) this.base.delete(key);
     }
