@@ -319,3 +319,19 @@ test("the ok of a UI-event-only patch does not skip a server change", async () =
   ws.receive("patch", { seq: 6, p: { events: [{ k: "set", id: "s", prop: "value", value: 66 }] } });
   assert.equal(doc.get("s").value, 66);
 });
+
+test("a server that cannot be reached at first says so and keeps retrying", () => {
+  FakeSocket.all = [];
+  const timers = new FakeTimers();
+  const notices = [];
+  const conn = new Connection(new DocumentMirror(), { wsUrl: "ws://h/ws", WebSocket: FakeSocket, timers,
+    random: () => 0.5, notice: { show: (k, t) => notices.push([k, t]) } });
+  conn.start();
+  FakeSocket.all[0].drop(1006);
+  assert.deepEqual(notices.at(-1), ["lost", NOTICE_TEXT.unreachable]);
+  timers.advance(1000);
+  assert.equal(FakeSocket.all.length, 2);
+  FakeSocket.all[1].open();
+  assert.equal(FakeSocket.all[1].take("hello")[0].p.resume, null);
+  assert.deepEqual(notices.at(-1), ["restored", NOTICE_TEXT.restored]);
+});

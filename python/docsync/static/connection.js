@@ -30,6 +30,7 @@ export const NOTICE_TEXT = {
   restored: "Connection restored",
   expired: "Session expired — reload the page",
   forbidden: "Connection refused by the server — reload the page",
+  unreachable: "Cannot reach the server — retrying…",
 };
 
 export class Connection {
@@ -174,10 +175,8 @@ export class Connection {
       this._ready.reject(new Error(`connection refused (4003 ${reason})`));
       return;
     }
-    if (this.everOpened) {
-      this._showNotice("lost", NOTICE_TEXT.lost);
-      this.lostShown = true;
-    }
+    this._showNotice("lost", this.everOpened ? NOTICE_TEXT.lost : NOTICE_TEXT.unreachable);
+    this.lostShown = true;
     this._scheduleReconnect();
   }
 
