@@ -453,8 +453,15 @@ class Document:
             if cb in self._session_callbacks:
                 self._session_callbacks.remove(cb)
 
-    def _remove_callback(self, cb: SessionCallback, kind: str) -> None:
-        if not isinstance(cb, SessionCallback) or cb.kind != kind:
+    def _remove_callback(self, cb: "SessionCallback | Callable[[], Any]", kind: str) -> None:
+        if not isinstance(cb, SessionCallback):
+            # Bokeh 0.11 style: remove_periodic_callback(update) with the function itself
+            with self._lock:
+                found = [c for c in self._session_callbacks if c.kind == kind and c.callback == cb]
+            if not found:
+                raise ValueError(f"{cb!r} is not a {kind} callback of this document")
+            cb = found[0]
+        if cb.kind != kind:
             raise ValueError(f"{cb!r} is not a {kind} callback of this document")
         with self._lock:
             present = cb in self._session_callbacks
@@ -486,13 +493,13 @@ class Document:
         _arity(callback, (0,), "add_next_tick_callback", "no arguments")
         return self._add_callback(SessionCallback(self, callback, "next_tick", timeout_ms=0))
 
-    def remove_periodic_callback(self, callback: SessionCallback) -> None:
+    def remove_periodic_callback(self, callback: "SessionCallback | Callable[[], Any]") -> None:
         self._remove_callback(callback, "periodic")
 
-    def remove_timeout_callback(self, callback: SessionCallback) -> None:
+    def remove_timeout_callback(self, callback: "SessionCallback | Callable[[], Any]") -> None:
         self._remove_callback(callback, "timeout")
 
-    def remove_next_tick_callback(self, callback: SessionCallback) -> None:
+    def remove_next_tick_callback(self, callback: "SessionCallback | Callable[[], Any]") -> None:
         self._remove_callback(callback, "next_tick")
 
     @property

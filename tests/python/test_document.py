@@ -207,6 +207,13 @@ def test_session_callbacks_and_scheduler(doc):
         doc.remove_periodic_callback(periodic)
     with pytest.raises(TypeError, match="no arguments"):
         doc.add_periodic_callback(lambda x: None, 10)
+
+    def update() -> None:
+        pass
+
+    doc.add_periodic_callback(update, 20)
+    doc.remove_periodic_callback(update)  # Bokeh 0.11 passed the function itself
+    assert doc.session_callbacks == []
     doc._attach_scheduler(None)
 
 
