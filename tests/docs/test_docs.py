@@ -31,7 +31,7 @@ REQUIRED_DOCS = ["index", "quickstart", "apps", "models", "callbacks", "client",
                  "migrating", "performance", "protocol", "architecture", "catalogue"]
 
 FENCE = re.compile(r"^(```|~~~)")
-LINK = re.compile(r"(?<!!)\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 SERVING = re.compile(r"docsync: serving (http://\S+)")
 
 
