@@ -736,21 +736,37 @@ impl<'a> Decoder<'a> {
         let mut map = IndexMap::with_capacity(n);
         for _ in 0..n {
             let at = self.pos;
-            let key = match self.value(depth + 1)? {
-                Value::Str(s) => s.to_string(),
-                other => {
-                    return Err(Error::Decode(format!(
-                        "map key at offset {at} is a {}; docsync maps have string keys",
-                        other.kind()
-                    )))
-                }
-            };
+            let key = self.key(depth + 1)?;
             let value = self.value(depth + 1)?;
             if map.insert(key, value).is_some() {
                 return Err(Error::Decode(format!("duplicate map key at offset {at}")));
             }
         }
         Ok(Value::Map(map))
+    }
+
+    /// A map key: a string, read straight into a `String`.
+    fn key(&mut self, depth: usize) -> Result<String> {
+        let at = self.pos;
+        let b = self.u8("a map key")?;
+        let n = match b {
+            0xa0..=0xbf => (b & 0x1f) as usize,
+            0xd9 => self.len8("str length")?,
+            0xda => self.len16("str length")?,
+            0xdb => self.len32("str length")?,
+            _ => {
+                self.pos = at;
+                let kind = self.value(depth)?.kind();
+                return Err(Error::Decode(format!(
+                    "map key at offset {at} is a {kind}; docsync maps have string keys"
+                )));
+            }
+        };
+        let bytes = self.take(n, "a string")?;
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(_) => Err(Error::Decode(format!("string at offset {} is not valid UTF-8", self.pos - n))),
+        }
     }
 
     fn ext(&mut self, n: usize, depth: usize) -> Result<Value> {
