@@ -41,8 +41,6 @@ function toElement(target, v) {
   return NaN; // null (missing) → NaN, as numpy would store it in a float column
 }
 
-const numericLike = (v) => v === null || typeof v === "number" || typeof v === "bigint" || typeof v === "boolean";
-
 const INT_RANGES = {
   int8: [-128n, 127n], int16: [-32768n, 32767n], int32: [-(2n ** 31n), 2n ** 31n - 1n],
   int64: [-(2n ** 63n), 2n ** 63n - 1n], "datetime64[ms]": [-(2n ** 63n), 2n ** 63n - 1n],
@@ -171,26 +169,11 @@ class TypedColumn {
     this.len += count;
   }
 
-  /** Row `row` as a tagged n-d subarray. */
-  element(row) {
-    const r = this.rowSize;
-    const off = (this.start + row) * r;
-    return tagArray(this.buf.subarray(off, off + r), this.dtype, this.tail.length ? this.tail : [r]);
-  }
-
   /** Write flattened `values` at element offsets relative to the first live row. */
   writeElements(elems, values) {
     const base = this.start * this.rowSize;
     const buf = this.buf;
     for (let k = 0; k < elems.length; k++) buf[base + elems[k]] = toElement(buf, values[k]);
-  }
-
-  toList() {
-    const v = this.view();
-    if (this.rowSize === 1) return Array.from(v);
-    const out = [];
-    for (let i = 0; i < this.len; i++) out.push(this.element(i));
-    return out;
   }
 }
 
