@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -152,7 +153,12 @@ def test_two_sessions_get_their_own_module_namespace(live_server: Any, tmp_path:
         curdoc().add_root(Div(text=f"{counter} {__name__ != '__main__'} {__file__}", name="div"))
         """,
     )
-    srv = live_server({"counter": load_application(str(script))})
+    srv = live_server(
+        {"counter": load_application(str(script))}, check_unused_sessions_ms=50, unused_session_lifetime_ms=100
+    )
+
+    def app_modules() -> list[str]:
+        return [k for k, m in list(sys.modules.items()) if getattr(m, "__file__", None) == str(script)]
 
     async def main() -> None:
         texts = []
@@ -160,10 +166,17 @@ def test_two_sessions_get_their_own_module_namespace(live_server: Any, tmp_path:
             c = await Client.connect(srv.ws(f"/counter/ws?docsync-session-id={sid}"))
             snap = await c.hello()
             texts.append(prop(snap.payload, model_ids(snap.payload)["div"], "text"))
+            if sid == "two":
+                assert len(app_modules()) == 2  # one module per live session
             c.close()
         assert texts == [f"1 True {script}"] * 2
         page = await fetch(srv.http("/counter"))
         assert page.code == 200
+        deadline = time.monotonic() + 5
+        while srv.call(lambda: len(srv.server.sessions["counter"].sessions)):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        assert app_modules() == []  # destroyed sessions took their modules with them
 
     run(main())
 

@@ -35,9 +35,9 @@ curdoc().add_root(Div(text="cli " + " ".join(sys.argv[1:]), name="div"))
 class Serve:
     """`python -m docsync serve ...`; ``urls`` are the URLs it logs."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, extra: list[str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [PY, "-m", "docsync", "serve", "--port", "0", *args],
+            [PY, "-m", "docsync", "serve", "--port", "0", *(extra or []), *args],
             cwd=ROOT,
             env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,
@@ -283,3 +283,59 @@ def test_autoload_js_is_valid_javascript(live_server: Any, tmp_path: Path) -> No
     f.write_text(js)
     check = subprocess.run([node, "--check", str(f)], capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stderr
+
+
+def test_a_folder_of_apps_serves_each_with_its_summary(tmp_path: Path) -> None:
+    folder = tmp_path / "gallery"
+    folder.mkdir()
+    (folder / "first.py").write_text('"""The first app."""\n' + APP)
+    (folder / "_helper.py").write_text("X = 1\n")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "main.py").write_text('"""A directory app."""\n' + APP)
+    s = Serve(str(folder))
+    try:
+        assert [u.rsplit("/", 1)[1] for u in s.urls] == ["first", "sub"]
+        port = int(re.search(r":(\d+)/", s.urls[0]).group(1))  # type: ignore[union-attr]
+
+        async def main() -> Any:
+            return await fetch(f"http://127.0.0.1:{port}/")
+
+        body = run(main()).body.decode()
+        assert "The first app." in body and "A directory app." in body and "_helper" not in body
+    finally:
+        assert s.stop() == 0
+
+
+def test_show_opens_every_app_with_the_browser_variable(tmp_path: Path) -> None:
+    script = tmp_path / "shown.py"
+    script.write_text(APP)
+    opened = tmp_path / "opened.txt"
+    s = Serve(str(script), env={"BROWSER": f"sh -c 'echo %s >> {opened}'"}, extra=["--show"])
+    try:
+        deadline = time.monotonic() + 20
+        while not opened.exists() or not opened.read_text().strip():
+            assert time.monotonic() < deadline, s.output
+            time.sleep(0.05)
+        assert opened.read_text().split() == s.urls
+    finally:
+        assert s.stop() == 0
+
+
+def test_websockets_run_with_tcp_nodelay(live_server: Any) -> None:
+    from docsync.server.application import FunctionApplication
+    from server_testlib import widgets_app
+
+    srv = live_server({"app": FunctionApplication(widgets_app)})
+
+    async def main() -> int:
+        c = await Client.connect(srv.ws("/app/ws"))
+        await c.hello()
+
+        def nodelay() -> int:
+            (ws,) = srv.server.connections
+            sock = ws.ws_connection.stream.socket
+            return int(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        return int(srv.call(nodelay))
+
+    assert run(main()) == 1

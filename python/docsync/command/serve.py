@@ -57,6 +57,9 @@ def serve(args: Any) -> int:
     from docsync.server.server import Server, normalize_prefix
 
     setup_logging(args.log_level, args.log_format)
+    from docsync.server.application import expand_app_paths
+
+    args.apps = expand_app_paths(args.apps)
     try:
         problem = _check_apps(args.apps)
     except AppLoadError as e:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from docsync.model import Model
 from docsync.models.renderers import Renderer
 from docsync.properties import (
-    Bool, Color, Either, Enum, Float, Instance, Int, List, Nullable, Override, String,
+    Bool, Color, Dict, Either, Enum, Float, Instance, Int, List, Nullable, Override, String,
 )
 
 __all__ = [
@@ -96,6 +96,16 @@ class Axis(Renderer):
     axis_label_text_color = Nullable(Color(), default="#444444")
     axis_label_text_font_style = Enum("italic", "normal", "bold")
     axis_label_standoff = Int(5)
+    axis_label_text_font = String("helvetica")
+    axis_label_text_alpha = Float(1.0)
+    major_label_text_font = String("helvetica")
+    major_label_text_font_style = Enum("normal", "italic", "bold", "bold_italic")
+    major_label_text_alpha = Float(1.0)
+    major_label_overrides = Dict(String, String, help="tick value (as str) -> label")
+    major_tick_line_alpha = Float(1.0)
+    minor_tick_line_alpha = Float(1.0)
+    minor_tick_in = Int(0)
+    minor_tick_out = Int(4)
 
 
 class ContinuousAxis(Axis):

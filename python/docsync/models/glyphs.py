@@ -112,9 +112,14 @@ class Quad(Glyph, LineProps, FillProps):
     _args = ("left", "right", "top", "bottom")
 
 
+SpatialUnits = ("screen", "data")
+
+
 class Rect(XYGlyph, LineProps, FillProps):
     width = NumberSpec(None)
     height = NumberSpec(None)
+    width_units = Enum("data", "screen")
+    height_units = Enum("data", "screen")
     angle = NumberSpec(0.0)
     _args = ("x", "y", "width", "height", "angle")
 
@@ -147,6 +152,8 @@ class ColorMapper(Model):
 class LinearColorMapper(ColorMapper):
     low = Nullable(Float())
     high = Nullable(Float())
+    low_color = Nullable(Color())
+    high_color = Nullable(Color())
 
 
 class LogColorMapper(LinearColorMapper):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from docsync.model import Model
-from docsync.properties import Any_, Bool, Either, Enum, Instance, List, Nullable, String, Tuple
+from docsync.properties import Any_, Bool, Either, Enum, Float, Instance, List, Nullable, String, Tuple
 
 __all__ = [
     "Tool", "PanTool", "WheelZoomTool", "BoxZoomTool", "ResetTool", "SaveTool", "HoverTool",
@@ -22,6 +22,7 @@ class PanTool(Tool):
 
 class WheelZoomTool(Tool):
     dimensions = Enum("both", "width", "height")
+    speed = Float(1 / 600)
 
 
 class BoxZoomTool(Tool):
@@ -41,7 +42,7 @@ class ResetTool(Tool):
 
 
 class SaveTool(Tool):
-    pass
+    filename = Nullable(String())
 
 
 class TapTool(Tool):
@@ -68,6 +69,7 @@ class Toolbar(Model):
     active_drag = Nullable(Either(Enum("auto"), Instance(Tool)), default="auto")
     active_scroll = Nullable(Either(Enum("auto"), Instance(Tool)), default="auto")
     active_tap = Nullable(Either(Enum("auto"), Instance(Tool)), default="auto")
+    active_inspect = Nullable(Either(Enum("auto"), Instance(Tool), List(Instance(Tool))), default="auto")
     logo = Nullable(Enum("normal", "grey"), default=None)
     autohide = Bool(False)
 

@@ -52,6 +52,7 @@ __all__ = [
     "new_document",
     "build_document",
     "AppLoadError",
+    "expand_app_paths",
 ]
 
 log = logging.getLogger("docsync.server")
@@ -98,6 +99,7 @@ class Application:
         self.hooks: dict[str, Callable[..., Any]] = {}
         self.watch_files: list[str] = []
         self.argv: list[str] = []
+        self.summary = ""  # first line of the app's docstring (shown on the index page)
 
     @property
     def description(self) -> str:
@@ -122,6 +124,8 @@ class FunctionApplication(Application):
     def __init__(self, fn: Callable[[Any], Any], name: str = "") -> None:
         super().__init__(name)
         self.fn = fn
+        doc = (getattr(fn, "__doc__", None) or "").strip()
+        self.summary = doc.splitlines()[0] if doc else ""
 
     @property
     def description(self) -> str:
@@ -144,6 +148,7 @@ class ScriptApplication(Application):
         self.path = path
         self.argv = list(argv or [])
         self.code = _compile(path)
+        self.summary = _summary(path)
         self.watch_files = [path]
         _add_sys_path(os.path.dirname(path))
         if os.path.basename(path) == "main.py":
@@ -177,6 +182,7 @@ class DirectoryApplication(Application):
             raise AppLoadError(f"{path} has no main.py: a directory app needs one")
         self.main_path = main
         self.code = _compile(main)
+        self.summary = _summary(main)
         self.watch_files = [main]
         _add_sys_path(path)
         digest = hashlib.sha1(path.encode("utf-8")).hexdigest()[:12]
@@ -282,6 +288,40 @@ def _compile(path: str) -> Any:
         return compile(source, path, "exec")
     except SyntaxError as e:
         raise AppLoadError(f"syntax error in {path}, line {e.lineno}: {e.msg}") from e
+
+
+def _summary(path: str) -> str:
+    import ast
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = ast.get_docstring(ast.parse(f.read()))
+    except (OSError, SyntaxError, ValueError):
+        return ""
+    return doc.strip().splitlines()[0] if doc else ""
+
+
+def expand_app_paths(paths: list[str]) -> list[str]:
+    """A directory without ``main.py`` stands for the apps inside it: its ``*.py`` files
+    (not starting with ``_``) and its subdirectories that have a ``main.py``."""
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p) and not os.path.isfile(os.path.join(p, "main.py")):
+            found = []
+            for entry in sorted(os.listdir(p)):
+                full = os.path.join(p, entry)
+                if entry.startswith(("_", ".")):
+                    continue
+                if entry.endswith(".py") and os.path.isfile(full):
+                    found.append(full)
+                elif os.path.isfile(os.path.join(full, "main.py")):
+                    found.append(full)
+            if found:
+                log.info("%s has no main.py: serving the %d apps in it", p, len(found))
+                out.extend(found)
+                continue
+        out.append(p)
+    return out
 
 
 def _add_sys_path(path: str) -> None:

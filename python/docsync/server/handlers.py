@@ -204,7 +204,10 @@ class StaticHandler(_Base, web.StaticFileHandler):
 
 class IndexHandler(_Base):
     def get(self) -> None:
-        apps = [{"name": a.name, "url": self.server.app_url_path(a)} for a in self.server.apps]
+        apps = [
+            {"name": a.name or "/", "url": self.server.app_url_path(a), "summary": a.summary}
+            for a in self.server.apps
+        ]
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(self.server.jinja.get_template("index.html").render(apps=apps))
 

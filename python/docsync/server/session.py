@@ -549,9 +549,9 @@ class ServerSession:
         with contextlib.suppress(Exception):
             setattr(self.document, "session_context", None)
         with contextlib.suppress(Exception):
-            fn = getattr(self.document, "_detach_scheduler", None)
+            fn = getattr(self.document, "_attach_scheduler", None)
             if fn is not None:
-                fn()
+                fn(None)  # the Document forgets this session's scheduler
         self.document = None
         self.handle = DocumentHandle(None)
         self._client_applied.clear()

@@ -347,13 +347,30 @@ function spritePixels(sprite) {
       vals.push((data[o] / 255) * a, (data[o + 1] / 255) * a, (data[o + 2] / 255) * a, a);
     }
   }
-  return { size: width, half: Math.round(half), offs: Int32Array.from(offs), vals: Float32Array.from(vals) };
+  // uniform colour: every pixel's straight colour is the same (within rounding)
+  let uniform = null;
+  for (let k = 0; k < vals.length; k += 4) {
+    const a = vals[k + 3];
+    const rgb = [Math.round((vals[k] / a) * 255), Math.round((vals[k + 1] / a) * 255), Math.round((vals[k + 2] / a) * 255)];
+    if (a < 0.05) continue; // faint antialiasing fringes carry rounding noise
+    if (uniform === null) uniform = rgb;
+    else if (Math.abs(uniform[0] - rgb[0]) > 3 || Math.abs(uniform[1] - rgb[1]) > 3 || Math.abs(uniform[2] - rgb[2]) > 3) {
+      uniform = false;
+      break;
+    }
+  }
+  return {
+    size: width, half: Math.round(half), offs: Int32Array.from(offs), vals: Float32Array.from(vals),
+    uniform: uniform || null,
+  };
 }
 
 /**
- * Draw n points with one sprite: points are snapped to device pixels, each occupied
- * pixel is stamped once (source-over, premultiplied) into a float buffer covering the
- * frame, and the buffer is drawn with one drawImage. Returns the number of stamps.
+ * Draw n points with one sprite. Pass 1 snaps points to device pixels and counts them per
+ * pixel (O(n), no drawing); pass 2 stamps the sprite once per occupied pixel into a
+ * premultiplied float buffer, with the alpha that `count` stacked stamps would have
+ * (1 − (1 − a)^count: exact for identical stamps, so translucent markers keep showing
+ * density); the buffer is drawn with one drawImage. Returns the number of stamps.
  */
 function stampPoints(ctx, rc, xs, ys, n, sp) {
   const F = rc.frame;
@@ -364,25 +381,38 @@ function stampPoints(ctx, rc, xs, ys, n, sp) {
   const W = Math.ceil(F.width * dpr) + 2 * half + 2;
   const H = Math.ceil(F.height * dpr) + 2 * half + 2;
   const c = rc.cache;
+  const ax0 = rc.xm.a * dpr, ay0 = rc.ym.a * dpr;
+  if (rc.interacting && c.last && c.last.version === rc.version && c.last.W === W && c.last.H === H &&
+      Math.abs(c.last.ax - ax0) < 1e-12 * Math.abs(ax0) && Math.abs(c.last.ay - ay0) < 1e-12 * Math.abs(ay0) &&
+      c.last.key === rc.cache.spriteKey) {
+    // panning: the picture only moved; shift the last raster (full redraw when the drag ends)
+    const dx = Math.round(rc.xm.b * dpr - ox - c.last.bx);
+    const dy = Math.round(rc.ym.b * dpr - oy - c.last.by);
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(c.imgCanvas, ox + dx, oy + dy);
+    ctx.restore();
+    rc.stats.shifted = true;
+    return c.last.nc;
+  }
+  rc.stats.shifted = false;
   if (!c.acc || c.accW !== W || c.accH !== H) {
     c.acc = new Float32Array(W * H * 4);
-    c.seen = new Uint8Array(W * H);
+    c.count = new Uint8Array(W * H);
+    c.cells = new Int32Array(1024);
     c.accW = W;
     c.accH = H;
     c.img = null;
   } else {
     c.acc.fill(0);
-    c.seen.fill(0);
+    c.count.fill(0);
   }
-  const acc = c.acc, seen = c.seen, offs = sp.offs, vals = sp.vals, m = offs.length >> 1;
-  // Opaque sprites: one stamp per pixel position looks the same as many. Translucent ones
-  // accumulate (density stays visible) until the covered pixels are practically opaque.
-  let aMax = 0;
-  for (let k = 3; k < vals.length; k += 4) aMax = Math.max(aMax, vals[k]);
-  const maxStamps = aMax >= 0.999 ? 1 : Math.min(255, Math.ceil(Math.log(0.004) / Math.log(1 - aMax)));
+  const acc = c.acc, count = c.count, offs = sp.offs, vals = sp.vals, m = offs.length >> 1;
   const ax = rc.xm.a * dpr, bx = rc.xm.b * dpr - ox, ay = rc.ym.a * dpr, by = rc.ym.b * dpr - oy;
   const xlog = rc.xm.log, ylog = rc.ym.log;
-  let stamps = 0;
+  let cells = c.cells;
+  let nc = 0;
+  const T0 = performance.now();
   for (let i = 0; i < n; i++) {
     let xv = xs[i], yv = ys[i];
     if (xlog) xv = Math.log10(xv);
@@ -391,21 +421,87 @@ function stampPoints(ctx, rc, xs, ys, n, sp) {
     const py = Math.round(ay * yv + by);
     if (!(px >= half && px < W - half && py >= half && py < H - half)) continue;
     const cell = py * W + px;
-    if (seen[cell] >= maxStamps) continue;
-    seen[cell]++;
-    stamps++;
-    const x0 = px - half, y0 = py - half;
+    const k = count[cell];
+    if (k === 0) {
+      if (nc === cells.length) {
+        const bigger = new Int32Array(cells.length * 2);
+        bigger.set(cells);
+        cells = c.cells = bigger;
+      }
+      cells[nc++] = cell;
+    }
+    if (k < 255) count[cell] = k + 1;
+  }
+  const T1 = performance.now();
+  // per sprite pixel: straight colour and, for every count, the alpha left uncovered
+  if (!sp.keep) {
+    sp.keep = new Float32Array(256 * m);
+    sp.rgb = new Float32Array(3 * m);
+    for (let k = 0; k < m; k++) {
+      const a = vals[4 * k + 3];
+      sp.rgb[3 * k] = vals[4 * k] / a;
+      sp.rgb[3 * k + 1] = vals[4 * k + 1] / a;
+      sp.rgb[3 * k + 2] = vals[4 * k + 2] / a;
+      for (let q = 1; q < 256; q++) sp.keep[q * m + k] = Math.pow(1 - a, q);
+    }
+  }
+  const keepT = sp.keep, rgb = sp.rgb;
+  const T2u = performance.now();
+  if (sp.uniform) {
+    // one colour everywhere (fill = line colour, or only one of them): only coverage is
+    // needed, one multiply per sprite pixel, and the output is that colour with alpha 1 − T
+    let T = c.trans;
+    if (!T || T.length !== W * H) T = c.trans = new Float32Array(W * H);
+    T.fill(1);
+    // occupied pixels in memory order (not point order): sequential, cache-friendly writes
+    const lin = c.lin || (c.lin = new Int32Array(0));
+    let rel = lin;
+    if (rel.length !== m) {
+      rel = c.lin = new Int32Array(m);
+    }
+    for (let k = 0; k < m; k++) rel[k] = (offs[2 * k + 1] - half) * W + offs[2 * k] - half;
+    const end = W * H;
+    for (let cell = 0; cell < end; cell++) {
+      const cnt = count[cell];
+      if (cnt === 0) continue;
+      const q = cnt * m;
+      for (let k = 0; k < m; k++) T[cell + rel[k]] *= keepT[q + k];
+    }
+    if (!c.img) {
+      c.imgCanvas = typeof OffscreenCanvas !== "undefined" ? new OffscreenCanvas(W, H) : Object.assign(document.createElement("canvas"), { width: W, height: H });
+      c.img = c.imgCanvas.getContext("2d").createImageData(W, H);
+    }
+    const out32 = new Uint32Array(c.img.data.buffer);
+    const [ur, ug, ub] = sp.uniform;
+    const rgbBits = (ub << 16) | (ug << 8) | ur; // little-endian RGBA
+    for (let p = 0; p < W * H; p++) {
+      const t = T[p];
+      out32[p] = t >= 1 ? 0 : ((((1 - t) * 255 + 0.5) | 0) << 24 | rgbBits) >>> 0;
+    }
+    c.imgCanvas.getContext("2d").putImageData(c.img, 0, 0);
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(c.imgCanvas, ox, oy);
+    ctx.restore();
+    rc.stats.phases = [T1 - T0, T2u - T1, performance.now() - T2u, m, nc];
+    c.last = { version: rc.version, W, H, ax: ax0, ay: ay0, bx: rc.xm.b * dpr - ox, by: rc.ym.b * dpr - oy, nc, key: c.spriteKey };
+    return nc;
+  }
+  for (let j = 0; j < nc; j++) {
+    const cell = cells[j];
+    const q = count[cell] * m;
+    const y0 = ((cell / W) | 0) - half, x0 = (cell % W) - half;
     for (let k = 0; k < m; k++) {
       const o = ((y0 + offs[2 * k + 1]) * W + x0 + offs[2 * k]) * 4;
-      const q = 4 * k;
-      const a = vals[q + 3];
-      const keep = 1 - a;
-      acc[o] = vals[q] + acc[o] * keep;
-      acc[o + 1] = vals[q + 1] + acc[o + 1] * keep;
-      acc[o + 2] = vals[q + 2] + acc[o + 2] * keep;
+      const keep = keepT[q + k];
+      const a = 1 - keep;
+      acc[o] = rgb[3 * k] * a + acc[o] * keep;
+      acc[o + 1] = rgb[3 * k + 1] * a + acc[o + 1] * keep;
+      acc[o + 2] = rgb[3 * k + 2] * a + acc[o + 2] * keep;
       acc[o + 3] = a + acc[o + 3] * keep;
     }
   }
+  const T2 = performance.now();
   if (!c.img) {
     c.imgCanvas = typeof OffscreenCanvas !== "undefined" ? new OffscreenCanvas(W, H) : Object.assign(document.createElement("canvas"), { width: W, height: H });
     c.img = c.imgCanvas.getContext("2d").createImageData(W, H);
@@ -427,7 +523,9 @@ function stampPoints(ctx, rc, xs, ys, n, sp) {
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.drawImage(c.imgCanvas, ox, oy);
   ctx.restore();
-  return stamps;
+  rc.stats.phases = [T1 - T0, T2 - T1, performance.now() - T2, m, nc];
+  c.last = { version: rc.version, W, H, ax: ax0, ay: ay0, bx: rc.xm.b * dpr - ox, by: rc.ym.b * dpr - oy, nc, key: c.spriteKey };
+  return nc;
 }
 
 // ---------------------------------------------------------------- glyph kinds

@@ -543,6 +543,7 @@ export class PlotView extends View {
       version: rows ? `${st.version}:${rows.join(",")}` : st.version,
       stats: {},
       globalAlpha: prop(g, "global_alpha", 1),
+      interacting: !!this.interacting,
       colorMapper: cm ? {
         palette: prop(cm, "palette", null), low: prop(cm, "low", null), high: prop(cm, "high", null),
         nan_color: prop(cm, "nan_color", "gray"), low_color: prop(cm, "low_color", null),

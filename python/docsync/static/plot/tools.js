@@ -222,6 +222,7 @@ export class ToolController {
       y: { start: v.yState.start, end: v.yState.end, m: v.ym },
     };
     try { v.canvas.setPointerCapture(e.pointerId); } catch { /* synthetic events */ }
+    v.interacting = this.activeDrag !== null && this.activeDrag.type === "PanTool";
     this.hideTooltip();
   }
 
@@ -284,6 +285,10 @@ export class ToolController {
     const d = this.drag;
     if (!d) return;
     this.drag = null;
+    if (this.view.interacting) {
+      this.view.interacting = false;
+      this.view.scheduleDraw(); // the full picture at the final position
+    }
     try { this.view.canvas.releasePointerCapture(d.id); } catch { /* already released */ }
     this.overlay.hidden = true;
     if (cancelled) return;
