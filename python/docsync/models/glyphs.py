@@ -112,9 +112,6 @@ class Quad(Glyph, LineProps, FillProps):
     _args = ("left", "right", "top", "bottom")
 
 
-SpatialUnits = ("screen", "data")
-
-
 class Rect(XYGlyph, LineProps, FillProps):
     width = NumberSpec(None)
     height = NumberSpec(None)
