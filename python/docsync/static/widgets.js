@@ -448,8 +448,10 @@ function compareValues(a, b) {
   if (b === null || b === undefined || (typeof b === "number" && Number.isNaN(b))) return -1;
   if (typeof a === "number" && typeof b === "number") return a - b;
   if (typeof a === "bigint" && typeof b === "bigint") return a < b ? -1 : 1;
-  return String(a).localeCompare(String(b), undefined, { numeric: true });
+  return collator.compare(String(a), String(b));
 }
+
+const collator = new Intl.Collator(undefined, { numeric: true }); // ~20x faster than localeCompare per call
 
 /**
  * A scrolling table of a ColumnDataSource. Only the rows in view are in the DOM (long
