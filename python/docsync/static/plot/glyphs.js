@@ -123,7 +123,7 @@ function fontSize(s) {
 }
 
 export function fontString(style, size, family) {
-  const st = style === "bold italic" || style === "italic bold" ? "italic bold" : style || "normal";
+  const st = style === "bold italic" || style === "italic bold" || style === "bold_italic" ? "italic bold" : style || "normal";
   return `${st === "normal" ? "" : st + " "}${fontSize(size)} ${family || "helvetica"}, sans-serif`;
 }
 

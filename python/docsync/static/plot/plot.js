@@ -312,8 +312,10 @@ export class PlotView extends View {
     this.wrap.style.height = `${H}px`;
     const mode = prop(this.model, "sizing_mode", null);
     const el = this.el;
-    el.style.width = mode === "stretch_width" || mode === "stretch_both" || mode === "scale_width" || mode === "scale_both" ? "100%" : "";
-    el.style.height = mode === "stretch_height" || mode === "stretch_both" || mode === "scale_height" || mode === "scale_both" ? "100%" : "";
+    // the shared stylesheet's stretch classes (they cooperate with Row/Column/GridBox)
+    el.classList.toggle("docsync-stretch-width", mode === "stretch_width" || mode === "stretch_both" || mode === "scale_width" || mode === "scale_both");
+    el.classList.toggle("docsync-stretch-height", mode === "stretch_height" || mode === "stretch_both" || mode === "scale_height" || mode === "scale_both");
+    el.hidden = prop(this.model, "visible", true) === false;
     this.dpr = dpr;
     this.width = W;
     this.height = H;
