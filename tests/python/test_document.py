@@ -359,3 +359,37 @@ def test_range_changes_from_browser(doc):
 def test_title_from_str():
     p = Plot(title="hello")
     assert isinstance(p.title, Title) and p.title.text == "hello"
+
+
+def test_changes_from_threads_while_flushing(doc):
+    """Sets from several threads interleaved with flushes: nothing lost, no errors."""
+    sliders = [Slider(start=0, end=1000) for _ in range(4)]
+    doc.add_root(Column(*sliders))
+    remote = remote_copy(doc)
+    errors: list[BaseException] = []
+
+    def work(s: Slider) -> None:
+        try:
+            for v in range(300):
+                s.value = v
+                if v % 50 == 0:
+                    s.title = f"t{v}"
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in sliders]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        patch = doc._flush()
+        if patch is not None:
+            remote._apply_patch(patch, client=False)
+    for t in threads:
+        t.join()
+    patch = doc._flush()
+    if patch is not None:
+        remote._apply_patch(patch, client=False)
+    assert not errors
+    for s in sliders:
+        r = remote.get_model_by_id(s.id)
+        assert s.value == r.value == 299 and r.title == "t250"
