@@ -516,3 +516,13 @@ def test_large_encodes_and_decodes_from_threads() -> None:
     for t in threads:
         t.join(timeout=60)
     assert results == [True] * 12
+
+
+def test_requested_depth_is_capped_without_crashing() -> None:
+    ok = b"\x91" * 400 + b"\xc0"
+    got = decode(ok, max_depth=10**9)
+    for _ in range(400):
+        got = got[0]
+    assert got is None
+    with pytest.raises(errors.LimitError):
+        decode(b"\x91" * 100_000 + b"\xc0", max_depth=10**9)

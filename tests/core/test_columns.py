@@ -325,3 +325,15 @@ def test_streams_and_patches_match_numpy(n0: int, operations: list[Any], seed: i
         held.append((col(doc, "x"), np.array(ref["x"]).copy()))
     for view, expected in held:
         assert np.array_equal(view, expected)
+
+
+def test_multi_index_into_a_list_of_images() -> None:
+    img = np.arange(6.0).reshape(2, 3)
+    doc = make({"image": [img, img * 10]})
+    doc.patch_columns("s", "data", {"image": [([1, 0, slice(0, 2)], [-1.0, -2.0]), ([0, 1, 2], 99.0)]})
+    rows = col(doc, "image")
+    assert rows[1].tolist() == [[-1.0, -2.0, 20.0], [30.0, 40.0, 50.0]]
+    assert rows[0][1, 2] == 99.0
+    assert img.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    with pytest.raises(errors.ColumnError, match="out of range"):
+        doc.patch_columns("s", "data", {"image": [([0, 2, 0], 1.0)]})

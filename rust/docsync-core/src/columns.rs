@@ -36,7 +36,7 @@
 //! columns disagree is an error.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -516,9 +516,9 @@ impl ColumnData {
     }
 
     fn plan_stream<'a>(&self, new: &'a IndexMap<String, Value>) -> Result<StreamPlan<'a>> {
-        let unknown: Vec<&str> = new.keys().filter(|k| !self.columns.contains_key(*k)).map(String::as_str).collect();
-        let missing: Vec<&str> = self.columns.keys().filter(|k| !new.contains_key(*k)).map(String::as_str).collect();
-        if !unknown.is_empty() || !missing.is_empty() {
+        if new.len() != self.columns.len() || new.keys().any(|k| !self.columns.contains_key(k)) {
+            let unknown: Vec<&str> = new.keys().filter(|k| !self.columns.contains_key(*k)).map(String::as_str).collect();
+            let missing: Vec<&str> = self.columns.keys().filter(|k| !new.contains_key(*k)).map(String::as_str).collect();
             let mut parts = Vec::new();
             if !missing.is_empty() {
                 parts.push(format!("missing columns {missing:?}"));
@@ -637,6 +637,9 @@ impl ColumnData {
                 )));
             };
             let mut writes = Vec::with_capacity(pairs.len());
+            // Rows of a list column already rewritten by earlier pairs of this patch (so
+            // that several multi-index writes into one row's array all land).
+            let mut overlay: HashMap<usize, Value> = HashMap::new();
             for pair in pairs {
                 let (index, value) = match pair {
                     Value::List(p) if p.len() == 2 => (&p[0], &p[1]),
@@ -647,7 +650,7 @@ impl ColumnData {
                         )))
                     }
                 };
-                writes.push(plan_one(name, col, index, value)?);
+                writes.push(plan_one(name, col, index, value, &mut overlay)?);
             }
             plan.push((idx, writes));
         }
@@ -976,8 +979,8 @@ fn axis_positions(name: &str, what: &str, index: &Value, len: usize) -> Result<V
     }
 }
 
-/// Number of scalars in a (nested) value, and checks they can go into `dtype`.
-fn plan_one(name: &str, col: &Column, index: &Value, value: &Value) -> Result<PatchWrite> {
+/// Resolves one `[index, value]` pair into the writes it makes, checking everything.
+fn plan_one(name: &str, col: &Column, index: &Value, value: &Value, overlay: &mut HashMap<usize, Value>) -> Result<PatchWrite> {
     match &col.repr {
         Repr::Typed(t) => {
             let elems: Vec<usize> = match index {
@@ -1030,10 +1033,8 @@ fn plan_one(name: &str, col: &Column, index: &Value, value: &Value) -> Result<Pa
             Ok(PatchWrite::Typed { elems, bytes })
         }
         Repr::List(l) => {
-            if let Value::List(_) = index {
-                return Err(Error::Column(format!(
-                    "patch of column {name:?}: a multi-index needs a typed column of n-d rows"
-                )));
+            if let Value::List(multi) = index {
+                return plan_list_multi(name, l, multi, value, overlay);
             }
             let rows = axis_positions(name, "index", index, l.len())?;
             let values = if let Value::Int(_) = index {
@@ -1058,9 +1059,70 @@ fn plan_one(name: &str, col: &Column, index: &Value, value: &Value) -> Result<Pa
                 }
                 vals
             };
+            for (r, v) in rows.iter().zip(&values) {
+                overlay.insert(*r, v.clone());
+            }
             Ok(PatchWrite::List { rows, values })
         }
     }
+}
+
+/// A multi-index `[row, i or slice, ...]` into a list column whose items are arrays (an
+/// image per row, as Bokeh's image glyphs keep them): the row's array is copied with the
+/// selected elements replaced.
+fn plan_list_multi(
+    name: &str,
+    l: &VecDeque<Value>,
+    multi: &[Value],
+    value: &Value,
+    overlay: &mut HashMap<usize, Value>,
+) -> Result<PatchWrite> {
+    if multi.is_empty() || !matches!(multi[0], Value::Int(_)) {
+        return Err(Error::Column(format!(
+            "patch of column {name:?}: the first entry of a multi-index must be a row number"
+        )));
+    }
+    let row = axis_positions(name, "row", &multi[0], l.len())?[0];
+    let current = overlay.get(&row).unwrap_or(&l[row]);
+    let Value::Array(a) = current else {
+        return Err(Error::Column(format!(
+            "patch of column {name:?}: a multi-index needs an array in row {row}, found a {}",
+            current.kind()
+        )));
+    };
+    if multi.len() > 1 + a.shape.len() {
+        return Err(Error::Column(format!(
+            "patch of column {name:?}: a multi-index has 1 to {} entries for row {row} of shape {:?}, got {}",
+            1 + a.shape.len(),
+            a.shape,
+            multi.len()
+        )));
+    }
+    let mut axes = Vec::with_capacity(a.shape.len());
+    for (d, &dim) in a.shape.iter().enumerate() {
+        match multi.get(d + 1) {
+            Some(ix) => axes.push(axis_positions(name, "index", ix, dim)?),
+            None => axes.push((0..dim).collect()),
+        }
+    }
+    let elems = cartesian(&axes, &a.shape);
+    let mut bytes = Vec::with_capacity(elems.len() * a.dtype.itemsize());
+    flatten_into(name, a.dtype, value, &mut bytes)?;
+    let item = a.dtype.itemsize();
+    if bytes.len() / item != elems.len() {
+        return Err(Error::Column(format!(
+            "patch of column {name:?}: the index selects {} element(s) but {} value(s) were given",
+            elems.len(),
+            bytes.len() / item
+        )));
+    }
+    let mut data = a.data.as_slice().to_vec();
+    for (k, e) in elems.iter().enumerate() {
+        data[e * item..(e + 1) * item].copy_from_slice(&bytes[k * item..(k + 1) * item]);
+    }
+    let new = Value::Array(TypedArray { dtype: a.dtype, shape: a.shape.clone(), data: crate::codec::aligned_copy(&data) });
+    overlay.insert(row, new.clone());
+    Ok(PatchWrite::List { rows: vec![row], values: vec![new] })
 }
 
 /// Flat C-order offsets of the cartesian product of per-axis positions.
@@ -1278,5 +1340,28 @@ mod tests {
         assert!(reallocs < 30, "{reallocs} reallocations");
         assert_eq!(d.len(), 10_000);
         assert_eq!(f64s(&d.get("x").unwrap())[0], 90_000.0);
+    }
+
+    #[test]
+    fn multi_index_into_a_list_of_arrays() {
+        let mut img = TypedArray::from_f64(&[0.0, 1.0, 2.0, 3.0]);
+        img.shape = vec![2, 2];
+        let view = Value::Array(img.clone());
+        let mut d = ColumnData::from_map(map(vec![("image", Value::List(vec![Value::Array(img)]))])).unwrap();
+        d.patch(&map(vec![(
+            "image",
+            Value::List(vec![
+                pair(Value::List(vec![Value::Int(0), Value::Int(1), Value::Int(0)]), Value::Float(-1.0)),
+                pair(Value::List(vec![Value::Int(0), slice(None, None, None), Value::Int(1)]), Value::List(vec![Value::Float(8.0), Value::Float(9.0)])),
+            ]),
+        )]))
+        .unwrap();
+        let Some(Value::List(rows)) = d.get("image") else { panic!() };
+        assert_eq!(f64s(&rows[0]), vec![0.0, 8.0, -1.0, 9.0]);
+        assert_eq!(f64s(&view), vec![0.0, 1.0, 2.0, 3.0], "the original array is untouched");
+        let before = d.clone();
+        let bad = map(vec![("image", Value::List(vec![pair(Value::List(vec![Value::Int(0), Value::Int(2)]), Value::Float(0.0))]))]);
+        assert!(d.patch(&bad).is_err());
+        assert_eq!(d, before);
     }
 }
