@@ -136,6 +136,7 @@ export async function panBench(seconds = SECONDS) {
   const st = view.stats.renderers[Object.keys(view.stats.renderers)[0]];
   r.points_drawn_after_decimation = st.drawn;
   r.last_glyph_ms = +st.ms.toFixed(2);
+  r.last_phases_ms = Object.fromEntries(Object.entries(view.stats.phases).map(([k, v]) => [k, +v.toFixed(2)]));
   return r;
 }
 

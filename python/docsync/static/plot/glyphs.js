@@ -674,9 +674,13 @@ const Line = {
 function sortedX(rc, x, n) {
   const c = rc.cache;
   if (c.sortedArr === x && c.sortedN === n) return c.sorted;
-  // incremental: same buffer that grew (stream without rollover) → check new rows only
-  if (c.sortedArr && c.sortedArr.buffer === x.buffer && c.sortedArr.byteOffset === x.byteOffset && n > c.sortedN && c.sorted) {
-    c.sorted = isSortedAscending(x, c.sortedN, n);
+  // incremental: the same buffer that grew and/or dropped rows at the front (a stream,
+  // with or without rollover) keeps the old rows sorted → check the new rows only
+  const prev = c.sortedArr;
+  const shift = prev && prev.buffer === x.buffer && x.BYTES_PER_ELEMENT === prev.BYTES_PER_ELEMENT
+    ? (x.byteOffset - prev.byteOffset) / x.BYTES_PER_ELEMENT : -1;
+  if (c.sorted && shift >= 0 && Number.isInteger(shift) && c.sortedN - shift >= 1 && n >= c.sortedN - shift) {
+    c.sorted = isSortedAscending(x, Math.max(0, c.sortedN - shift), n);
   } else {
     c.sorted = isSortedAscending(x, 0, n);
   }

@@ -381,6 +381,7 @@ export class PlotView extends View {
     this.ym = ym;
     this._placeToolbar(loc, hasToolbar, frame, W, H);
 
+    const tLayout = performance.now();
     // border and background fills
     const border = cssColor(prop(p, "border_fill_color", "#ffffff"), prop(p, "border_fill_alpha", 1));
     if (border) {
@@ -432,6 +433,7 @@ export class PlotView extends View {
     }
     ctx.restore();
 
+    const tGlyphs = performance.now();
     // outline
     const outline = cssColor(prop(p, "outline_line_color", "#e5e5e5"), prop(p, "outline_line_alpha", 1));
     const ow = prop(p, "outline_line_width", 1);
@@ -451,9 +453,12 @@ export class PlotView extends View {
       if (box) this.legendBoxes.push(box);
     }
 
+    const tGuides = performance.now();
     this._flushRanges();
     this.drawCount++;
-    this.stats.lastDrawMs = performance.now() - t0;
+    const tEnd = performance.now();
+    this.stats.lastDrawMs = tEnd - t0;
+    this.stats.phases = { layout: tLayout - t0, glyphs: tGlyphs - tLayout, guides: tGuides - tGlyphs, flush: tEnd - tGuides };
     this.el.dataset.drawCount = String(this.drawCount);
     const waiters = this._frameWaiters;
     this._frameWaiters = [];
