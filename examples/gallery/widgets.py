@@ -2,7 +2,7 @@
 import numpy as np
 
 from docsync.layouts import column, row
-from docsync.models import (Button, CheckboxGroup, ColumnDataSource, DataTable, Div,
+from docsync.models import (Button, CheckboxGroup, ColumnDataSource, CustomJS, DataTable, Div,
                             Paragraph, PreText, RadioGroup, RangeSlider, Select, Slider,
                             TableColumn, TextInput, Toggle)
 from docsync.plotting import curdoc, figure
@@ -25,7 +25,8 @@ band = plot.line("x", "y", source=ColumnDataSource(data=dict(x=[0, 10], y=[0, 0]
 title = TextInput(title="Plot title (TextInput)", value="A sine wave")
 freq = Slider(title="Frequency (Slider)", start=0.1, end=5, value=1, step=0.1)
 amp = Slider(title="Amplitude (Slider)", start=0, end=3, value=1, step=0.05)
-window = RangeSlider(title="Visible x (RangeSlider)", start=0, end=10, value=(0, 10), step=0.1)
+window = RangeSlider(title="Visible x (RangeSlider → CustomJS)", start=0, end=10, value=(0, 10),
+                     step=0.1)
 color = Select(title="Line color (Select)", value="navy",
                options=["navy", "firebrick", "seagreen", "darkorange", "purple"])
 dash = RadioGroup(labels=["solid", "dashed", "dotted"], active=0)
@@ -62,10 +63,6 @@ amp.on_change("value", lambda attr, old, new: recompute())
 shuffle.on_click(on_phase)
 
 
-def on_window(attr, old, new):
-    plot.x_range.start, plot.x_range.end = new
-
-
 def on_color(attr, old, new):
     line.glyph.line_color = new
 
@@ -84,7 +81,12 @@ def on_thick(attr, old, new):
     thick.label = "Thick line (Toggle)" if new else "Thin line (Toggle)"
 
 
-window.on_change("value", on_window)
+# The range slider acts in the browser, with no round trip: CustomJS sets the x range,
+# whose start/end are client-writable, so the server's copy follows too.
+window.js_on_change("value", CustomJS(args=dict(xr=plot.x_range), code="""
+    xr.start = cb_obj.value[0];
+    xr.end = cb_obj.value[1];
+"""))
 color.on_change("value", on_color)
 dash.on_change("active", on_dash)
 shown.on_change("active", on_shown)

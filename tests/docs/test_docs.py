@@ -37,15 +37,16 @@ SERVING = re.compile(r"docsync: serving (http://\S+)")
 
 # ---- links -------------------------------------------------------------------------------------
 
-def prose_lines(text: str) -> list[str]:
-    """The lines of a markdown file outside fenced code blocks."""
+def prose_lines(text: str, strip_inline_code: bool = True) -> list[str]:
+    """The lines of a markdown file outside fenced code blocks (inline code removed: a
+    link inside backticks is not a link)."""
     out, fenced = [], False
     for line in text.splitlines():
         if FENCE.match(line.strip()):
             fenced = not fenced
             continue
         if not fenced:
-            out.append(re.sub(r"`[^`]*`", "", line))       # inline code is not a link
+            out.append(re.sub(r"`[^`]*`", "", line) if strip_inline_code else line)
     return out
 
 
@@ -60,7 +61,7 @@ def slug(heading: str) -> str:
 def anchors(path: Path) -> set[str]:
     seen: dict[str, int] = {}
     result = set()
-    for line in prose_lines(path.read_text()):
+    for line in prose_lines(path.read_text(), strip_inline_code=False):
         m = re.match(r"^(#{1,6})\s+(.*?)\s*#*\s*$", line)
         if not m:
             continue
@@ -115,15 +116,16 @@ def test_slug_matches_github() -> None:
     assert slug("Coalescing rules (what one flush sends)") == "coalescing-rules-what-one-flush-sends"
     assert slug("`docsync.core` on its own") == "docsynccore-on-its-own"
     assert slug("Browser (docsync.js)") == "browser-docsyncjs"
+    assert slug("`CustomJS`: callbacks in the browser") == "customjs-callbacks-in-the-browser"
 
 
 def test_link_checker_catches_a_broken_link(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text("# Title\n[ok](b.md#there) [bad](b.md#nowhere) [gone](c.md)\n"
                                    "```\n[in code](nope.md)\n```\n")
-    (tmp_path / "b.md").write_text("## There\n")
+    (tmp_path / "b.md").write_text("## There\n## `Code` heading\n## There\n")
     targets = [t for _, t in links(tmp_path / "a.md")]
     assert targets == ["b.md#there", "b.md#nowhere", "c.md"]
-    assert anchors(tmp_path / "b.md") == {"there"}
+    assert anchors(tmp_path / "b.md") == {"there", "code-heading", "there-1"}
 
 
 # ---- the quickstart runs -------------------------------------------------------------------------

@@ -32,7 +32,7 @@ GALLERY_APPS: dict[str, tuple[Path, list[str], set[str]]] = {
         GALLERY / "widgets.py",
         ["Column"],
         {"Button", "Toggle", "Slider", "RangeSlider", "TextInput", "Select", "CheckboxGroup",
-         "RadioGroup", "Div", "Paragraph", "PreText", "DataTable", "TableColumn"},
+         "RadioGroup", "Div", "Paragraph", "PreText", "DataTable", "TableColumn", "CustomJS"},
     ),
 }
 

@@ -161,6 +161,10 @@ def test_widgets_text_input_sets_the_title(app_page: Any, page: Page) -> None:
         "() => window.__t.models('Title').some((m) => m.get('text') === 'Typed in the browser')", timeout=10_000)
     set_model(page, "(m) => m.type === 'Slider' && String(m.get('title')).startsWith('Amplitude')", "value", 2)
     page.wait_for_function("() => window.__t.text('PreText').includes('amplitude  2.00')", timeout=10_000)
+    # the RangeSlider's CustomJS moves the x range in the page (no Python involved)
+    set_model(page, "(m) => m.type === 'RangeSlider'", "value", [2, 6])
+    page.wait_for_function("() => window.__t.models('Range1d').some((r) => r.get('start') === 2 && r.get('end') === 6)",
+                           timeout=10_000)
 
 
 def test_million_points_arrive_and_zoom_recounts(app_page: Any, page: Page) -> None:

@@ -393,3 +393,27 @@ def test_changes_from_threads_while_flushing(doc):
     for s in sliders:
         r = remote.get_model_by_id(s.id)
         assert s.value == r.value == 299 and r.title == "t250"
+
+
+def test_without_document_lock_and_session_destroyed(doc):
+    from docsync.document import without_document_lock
+
+    held = []
+
+    @without_document_lock
+    def free() -> None:
+        held.append(doc._lock._is_owned())
+
+    def locked() -> None:
+        held.append(doc._lock._is_owned())
+
+    doc.add_next_tick_callback(free).run()
+    doc.add_next_tick_callback(locked).run()
+    assert held == [False, True]
+    ended = []
+    doc.on_session_destroyed(lambda ctx: ended.append(ctx))
+    doc.add_periodic_callback(lambda: None, 10)
+    with pytest.raises(TypeError):
+        doc.on_session_destroyed(lambda: None)
+    doc._destroy("ctx")
+    assert ended == ["ctx"] and doc.session_callbacks == []
