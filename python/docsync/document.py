@@ -35,7 +35,7 @@ from docsync.properties import MISSING
 if TYPE_CHECKING:
     from docsync.events import Event
 
-__all__ = ["Document", "SessionCallback", "Theme", "curdoc", "set_curdoc"]
+__all__ = ["Document", "SessionCallback", "Theme", "curdoc", "set_curdoc", "without_document_lock"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,15 @@ def _reset_default_curdoc() -> None:
 # session callbacks
 
 
+def without_document_lock(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run this (async) callback without holding the document's lock, as Bokeh's
+    decorator of the same name: for callbacks that wait on slow work. Changes to the
+    document must then go through ``doc.add_next_tick_callback``."""
+    func.nolock = True  # type: ignore[attr-defined]
+    return func
+
+
+
 class SessionCallback:
     """A periodic, timeout or next-tick callback registered on a document.
 
@@ -122,8 +131,9 @@ class SessionCallback:
             doc._forget_callback(self)
         self.running = True
         result: Any = None
+        lock: Any = contextlib.nullcontext() if getattr(self.callback, "nolock", False) else doc._lock
         try:
-            with set_curdoc(doc), doc._lock:
+            with set_curdoc(doc), lock:
                 result = self.callback()
         finally:
             if not inspect.isawaitable(result):
@@ -204,6 +214,10 @@ class Document:
         # become unreachable (collected at the flush, so the browser drops them too)
         self._refs_changed = False
         self._pending_roots: list[Model] = []
+        self._destroyed_callbacks: list[Callable[[Any], Any]] = []
+        #: set by the server for a session's document (Bokeh's ``session_context``:
+        #: ``.id``, ``.request.arguments``, ...); None elsewhere
+        self.session_context: Any = None
         self._change_callbacks: list[Callable[[Any], Any]] = []
         self._message_callbacks: dict[str, list[Callable[..., Any]]] = {}
         if title is not None:
@@ -531,6 +545,29 @@ class Document:
         ``docsync.core.Change``)."""
         _arity(callback, (1,), "Document.on_change", "(change)")
         self._change_callbacks.append(callback)
+
+    def on_session_destroyed(self, *callbacks: Callable[[Any], Any]) -> None:
+        """Run ``callback(session_context)`` when the session of this document ends."""
+        for cb in callbacks:
+            _arity(cb, (1,), "on_session_destroyed", "(session_context)")
+            self._destroyed_callbacks.append(cb)
+
+    def _destroy(self, session_context: Any = None) -> None:
+        """Called by the server when the session ends: runs on_session_destroyed
+        callbacks (errors are logged), forgets session callbacks and the scheduler."""
+        ctx = session_context if session_context is not None else self.session_context
+        for cb in list(self._destroyed_callbacks):
+            try:
+                with set_curdoc(self):
+                    cb(ctx)
+            except Exception:
+                log.exception("error in an on_session_destroyed callback")
+        self._destroyed_callbacks.clear()
+        self._attach_scheduler(None)
+        with self._lock:
+            for cb in self._session_callbacks:
+                cb.removed = True
+            self._session_callbacks.clear()
 
     # -- engine hooks for sessions -------------------------------------------------------
     def _flush(self) -> Any:
