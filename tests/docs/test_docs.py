@@ -255,3 +255,27 @@ def test_page_code_runs(page: str, tmp_path: Path) -> None:
     code = "\n".join(blocks)
     proc = run_block(code, tmp_path, timeout=90)
     assert proc.returncode == 0, f"docs/{page} code failed:\n--- stderr\n{proc.stderr}"
+
+
+def test_callbacks_thread_example_streams_when_served(tmp_path: Path) -> None:
+    """callbacks.md's thread example, served as an app: the thread's rows reach a client."""
+    block = next(b for b in python_blocks(DOCS / "callbacks.md") if "threading.Thread" in b)
+    (tmp_path / "threaded.py").write_text(block)
+    server = Server("threaded.py", tmp_path)
+    try:
+        code = (
+            "import time\n"
+            "from docsync.client import pull_session\n"
+            f"with pull_session(url={server.url!r}) as session:\n"
+            "    source = session.document.roots[0].renderers[0].data_source\n"
+            "    deadline = time.monotonic() + 30\n"
+            "    while len(source.data['x']) < 5:\n"
+            "        assert time.monotonic() < deadline, 'no rows from the thread'\n"
+            "        time.sleep(0.05)\n"
+            "    print('rows', len(source.data['x']))\n"
+        )
+        proc = run_block(code, tmp_path)
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("rows ")
