@@ -565,8 +565,8 @@ class Document:
         self._destroyed_callbacks.clear()
         self._attach_scheduler(None)
         with self._lock:
-            for cb in self._session_callbacks:
-                cb.removed = True
+            for session_cb in self._session_callbacks:
+                session_cb.removed = True
             self._session_callbacks.clear()
 
     # -- engine hooks for sessions -------------------------------------------------------
