@@ -129,7 +129,24 @@ def serve(args: Any) -> int:
         threading.Thread(target=_open_browsers, args=(urls,), daemon=True).start()
     server.run_until_shutdown()
     log.info("docsync: stopped")
+    _exit_even_if_callbacks_hang()
     return 0
+
+
+def _exit_even_if_callbacks_hang(grace_s: float = 5.0) -> None:
+    """Python joins worker threads at exit: an app callback stuck in a loop would keep a
+    stopped server alive forever. Wait a little, then leave without them."""
+    from docsync.server.executor import busy_threads
+
+    deadline = time.monotonic() + grace_s
+    while busy_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if busy_threads():
+        log.warning("docsync: %d app callbacks still running after shutdown; exiting anyway", busy_threads())
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _open_browsers(urls: list[str]) -> None:
@@ -196,9 +213,9 @@ def _fork(n: int) -> int | None:
             break
         except InterruptedError:
             continue
-        i = children.pop(pid, None)
-        if i is None:
+        if pid not in children:
             continue
+        i = children.pop(pid)
         if not stopping and os.waitstatus_to_exitcode(status) != 0:
             log.warning("docsync: worker %d (pid %d) died (%s); restarting it", i, pid, status)
             time.sleep(0.2)

@@ -14,6 +14,7 @@ import asyncio
 import collections
 import concurrent.futures
 import logging
+import os
 import threading
 from typing import Any, Callable
 
@@ -26,14 +27,20 @@ _pool_lock = threading.Lock()
 
 
 def default_pool(max_workers: int | None = None) -> concurrent.futures.ThreadPoolExecutor:
-    """The process-wide pool for session work (created on first use)."""
+    """The process-wide pool for session work (created on first use). Its size is
+    ``DOCSYNC_WORKER_THREADS`` (default 16): how many sessions can run app code at the
+    same time (callbacks that sleep or wait for I/O each hold a thread)."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=max_workers or 16, thread_name_prefix="docsync-session"
-            )
+            size = max_workers or int(os.environ.get("DOCSYNC_WORKER_THREADS", "") or 16)
+            _pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix="docsync-session")
         return _pool
+
+
+def busy_threads() -> int:
+    """Pool threads still running a job (used at shutdown)."""
+    return sum(1 for t in threading.enumerate() if t.name.startswith("docsync-session") and getattr(t, "_docsync_busy", False))
 
 
 class SerialQueue:
@@ -80,12 +87,15 @@ class SerialQueue:
                 return
             fn, fut = self._jobs.popleft()
         if fut.set_running_or_notify_cancel():
-            self.thread = threading.current_thread()
+            thread = threading.current_thread()
+            self.thread = thread
+            thread._docsync_busy = True  # type: ignore[attr-defined]
             try:
                 fut.set_result(fn())
             except BaseException as e:  # delivered to whoever awaits the job
                 fut.set_exception(e)
             finally:
+                thread._docsync_busy = False  # type: ignore[attr-defined]
                 self.thread = None
         with self._lock:
             if not self._jobs:

@@ -111,7 +111,7 @@ class _Base(web.RequestHandler):
 class PageHandler(_Base):
     """The app page: a template with a token; the session is created by the WebSocket."""
 
-    def initialize(self, server: "Server", sessions: "AppSessions", **kw: Any) -> None:
+    def initialize(self, server: "Server", sessions: "AppSessions", **kw: Any) -> None:  # type: ignore[override]
         self.server = server
         self.sessions = sessions
 
@@ -163,7 +163,7 @@ class PageHandler(_Base):
 class AutoloadHandler(_Base):
     """``/<app>/autoload.js``: inserts the app after the ``<script>`` tag (embedding)."""
 
-    def initialize(self, server: "Server", sessions: "AppSessions", **kw: Any) -> None:
+    def initialize(self, server: "Server", sessions: "AppSessions", **kw: Any) -> None:  # type: ignore[override]
         self.server = server
         self.sessions = sessions
 
@@ -230,7 +230,7 @@ class MetricsHandler(_Base):
 class WSHandler(_Base, websocket.WebSocketHandler):
     """``/<app>/ws``: a thin adapter around :class:`ServerConnection`."""
 
-    def initialize(self, server: "Server", sessions: "AppSessions", **kw: Any) -> None:
+    def initialize(self, server: "Server", sessions: "AppSessions", **kw: Any) -> None:  # type: ignore[override]
         self.server = server
         self.sessions = sessions
         self.conn: ServerConnection | None = None

@@ -419,19 +419,21 @@ class ServerSession:
             if not conn.closed:
                 conn.send(_core.encode_message("ok", seq=seq, ack=client_seq))
 
-    def _join(self, conn: Any, seq: int, messages: list[bytes]) -> None:
+    def _join(self, conn: Any, seq: int, messages: list[bytes], has: int) -> None:
+        """``conn`` holds the state at change ``has``; send it ``messages`` (up to
+        ``seq``) and from then on every change."""
         if conn.closed or self.destroyed:
             return
         for m in messages:
             conn.send(m)
         conn.synced_seq = seq
         self.connections.add(conn)
-        self._client_acks.setdefault(conn.client_id, seq)
+        self._client_acks[conn.client_id] = has  # the log keeps what it has not acknowledged
 
     async def attach(self, conn: Any) -> int:
         """Send a snapshot to ``conn`` and start sending it changes. Returns its seq."""
         seq, data = await self.queue.run(self._snapshot)
-        self.loop.add_callback(self._join, conn, seq, [data])
+        self.loop.add_callback(self._join, conn, seq, [data], seq)
         return seq
 
     async def resume(self, conn: Any, after: int) -> str:
@@ -444,7 +446,7 @@ class ServerSession:
             await self.attach(conn)
             return "resync"
         self.metrics.inc("docsync_resumes_total", outcome="replay")
-        self._join(conn, upto, messages)
+        self._join(conn, upto, messages, after)
         return "replay"
 
     async def push(self, conn: Any, snapshot: bytes) -> int:
@@ -465,7 +467,7 @@ class ServerSession:
             return self._snapshot()
 
         seq, data = await self.queue.run(job)
-        self.loop.add_callback(self._join, conn, seq, [data])
+        self.loop.add_callback(self._join, conn, seq, [data], seq)
         return seq
 
     def detach(self, conn: Any) -> None:
