@@ -413,14 +413,16 @@ function stampPoints(ctx, rc, xs, ys, n, sp) {
   let cells = c.cells;
   let nc = 0;
   const T0 = performance.now();
+  const lo = half - 0.5, hiX = W - half - 0.5, hiY = H - half - 0.5;
   for (let i = 0; i < n; i++) {
     let xv = xs[i], yv = ys[i];
     if (xlog) xv = Math.log10(xv);
     if (ylog) yv = Math.log10(yv);
-    const px = Math.round(ax * xv + bx);
-    const py = Math.round(ay * yv + by);
-    if (!(px >= half && px < W - half && py >= half && py < H - half)) continue;
-    const cell = py * W + px;
+    const fx = ax * xv + bx;
+    const fy = ay * yv + by;
+    // compare as floats first (NaN and huge values fall out), then round positives by |0
+    if (!(fx >= lo && fx < hiX && fy >= lo && fy < hiY)) continue;
+    const cell = ((fy + 0.5) | 0) * W + ((fx + 0.5) | 0);
     const k = count[cell];
     if (k === 0) {
       if (nc === cells.length) {

@@ -206,7 +206,10 @@ export class PlotView extends View {
           const st = this._state(r);
           st.version++;
           if (info.kind === "stream" && typeof info.removed === "number") st.bounds.streamed(info.removed);
-          else st.bounds.invalidate();
+          else {
+            st.bounds.invalidate();
+            st.cache.sortedArr = null; // patches write in place: re-check the order
+          }
         }
       } else this._structureDirty = true;
       this.scheduleDraw();
