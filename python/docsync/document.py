@@ -177,7 +177,13 @@ class Theme:
 
         given: dict[type, dict[str, Any]] = {}
         for type_name, values in attrs.items():
-            cls = _all_classes.get(type_name) or model_class(type_name)
+            if type_name == "figure":
+                type_name = "Plot"
+            cls = _all_classes.get(type_name)  # type: ignore[assignment]
+            if cls is None:
+                log.warning("theme: ignoring unknown model type %r", type_name)
+                continue
+            cls = _classes.get(cls.__type_name__, cls)  # Figure -> Plot
             checked = {}
             for prop_name, v in (values or {}).items():
                 prop = cls._props.get(prop_name)
