@@ -21,8 +21,18 @@ use crate::value::{TypedArray, Value};
 pub fn diff_documents(a: &Document, b: &Document) -> Patch {
     let mut events = Vec::new();
     let mut dels = Vec::new();
-    for (id, mb) in b.models() {
-        match a.models().get(id) {
+    // Copies keep their models in the same order, so look at the same position first:
+    // no hashing for the (many) unchanged models.
+    let mut aligned = a.models().len() == b.models().len();
+    for (i, (id, mb)) in b.models().iter().enumerate() {
+        let ma = match a.models().get_index(i) {
+            Some((ida, ma)) if Arc::ptr_eq(ida, id) || ida == id => Some(ma),
+            _ => {
+                aligned = false;
+                a.models().get(id)
+            }
+        };
+        match ma {
             None => events.push(new_event(id, mb)),
             Some(ma) if Arc::ptr_eq(ma, mb) || ma.stamp == mb.stamp => {}
             Some(ma) if ma.schema.name != mb.schema.name => {
@@ -33,9 +43,11 @@ pub fn diff_documents(a: &Document, b: &Document) -> Patch {
             Some(ma) => diff_model(id, ma, mb, b, &mut events),
         }
     }
-    for id in a.models().keys() {
-        if !b.models().contains_key(id) {
-            dels.push(Event::Del { id: id.clone() });
+    if !aligned {
+        for id in a.models().keys() {
+            if !b.models().contains_key(id) {
+                dels.push(Event::Del { id: id.clone() });
+            }
         }
     }
     if a.roots() != b.roots() {

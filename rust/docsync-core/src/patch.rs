@@ -165,7 +165,32 @@ type Slot = usize;
 ///    `replace=true` drops earlier `data`/`stream`/`patch`; 5. consecutive `patch`es
 ///    concatenate; 6. `root+` then `root-` cancel, the last `title` wins; 7. `msg` is
 ///    kept as is; 8. `del` of models gone at the end goes last.
-pub fn coalesce(events: Vec<Event>, state: &dyn FlushState) -> Vec<Event> {
+pub fn coalesce(mut events: Vec<Event>, state: &dyn FlushState) -> Vec<Event> {
+    // The hot case: one change in a tick. Same rules, no bookkeeping.
+    if events.len() == 1 {
+        let keep = match &mut events[0] {
+            Event::New { id, props, type_name } => match state.current(id) {
+                Some((t, p)) => {
+                    *type_name = t;
+                    *props = p;
+                    true
+                }
+                None => false,
+            },
+            Event::Set { id, .. } | Event::Data { id, .. } | Event::Patch { id, .. } => state.current_exists(id),
+            Event::Stream { id, columns, rollover, .. } => {
+                if let Some(r) = rollover {
+                    trim_rows(columns, *r as usize);
+                }
+                state.current_exists(id)
+            }
+            _ => true,
+        };
+        if !keep {
+            events.clear();
+        }
+        return events;
+    }
     // Lifecycle facts per model id.
     let mut created: HashSet<Arc<str>> = HashSet::new();
     let mut first_lifecycle_is_new: HashMap<Arc<str>, bool> = HashMap::new();

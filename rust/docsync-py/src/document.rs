@@ -28,7 +28,7 @@ pub struct PyDocument {
 }
 
 impl PyDocument {
-    fn lock(&self) -> MutexGuard<'_, Document> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Document> {
         // A panic while holding the lock is a bug; the state is still consistent because
         // every mutation validates before changing anything.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
@@ -47,6 +47,22 @@ impl PyDocument {
         }
         .py_err()?;
         changes_to_py(py, &changes)
+    }
+
+    /// Runs `f` on two documents with both locks held, taken in address order (so two
+    /// threads doing this never deadlock) and without the GIL. `a` and `b` must differ.
+    pub fn with_both<T: Send>(py: Python<'_>, a: &PyDocument, b: &PyDocument, f: impl FnOnce(&Document, &Document) -> T + Send) -> T {
+        py.allow_threads(|| {
+            let a_first = (a as *const PyDocument as usize) < (b as *const PyDocument as usize);
+            let (first, second) = if a_first { (a, b) } else { (b, a) };
+            let g1 = first.lock();
+            let g2 = second.lock();
+            if a_first {
+                f(&g1, &g2)
+            } else {
+                f(&g2, &g1)
+            }
+        })
     }
 
     pub fn from_core(doc: Document) -> PyDocument {
@@ -285,14 +301,13 @@ impl PyDocument {
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        let py = other.py();
         let Ok(other) = other.downcast::<PyDocument>() else { return false };
         let other = other.get();
         if std::ptr::eq(self, other) {
             return true;
         }
-        // Never hold both locks at once.
-        let theirs = other.snapshot_copy();
-        *self.lock() == theirs
+        PyDocument::with_both(py, self, other, |a, b| a == b)
     }
 
     fn __repr__(&self) -> String {

@@ -177,8 +177,11 @@ pub fn registered_types() -> Vec<String> {
 #[pyfunction]
 pub fn diff(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyPatch> {
     if let (Ok(da), Ok(db)) = (a.downcast::<PyDocument>(), b.downcast::<PyDocument>()) {
-        let (da, db) = (da.get().snapshot_copy(), db.get().snapshot_copy());
-        let patch = py.allow_threads(move || docsync_core::diff::diff_documents(&da, &db));
+        let (da, db) = (da.get(), db.get());
+        if std::ptr::eq(da, db) {
+            return Ok(PyPatch::from_core(Patch::default()));
+        }
+        let patch = PyDocument::with_both(py, da, db, docsync_core::diff::diff_documents);
         return Ok(PyPatch::from_core(patch));
     }
     let (va, vb) = (to_value(a)?, to_value(b)?);
