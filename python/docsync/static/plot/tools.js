@@ -71,6 +71,11 @@ function applyFormat(v, fmt) {
   return formatValue(v);
 }
 
+function isoTime(ms) {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString().replace("T", " ").replace("Z", "");
+}
+
 function escapeHTML(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
@@ -121,6 +126,7 @@ export class ToolController {
     this.buttons.clear();
     const shown = this.tools.filter((t) => t.type in ICONS);
     el.hidden = location == null || shown.length === 0;
+    el.classList.toggle("docsync-plot-toolbar-autohide", !!prop(toolbar, "autohide", false));
     el.dataset.location = location || "none";
     if (toolbar) {
       el.dataset.modelId = toolbar.id;
@@ -383,8 +389,13 @@ export class ToolController {
       const tips = prop(tool, "tooltips", [["index", "$index"], ["data (x, y)", "($x, $y)"], ["screen (x, y)", "($sx, $sy)"]]);
       if (tips == null) continue;
       for (const h of hits.slice(0, 5)) {
+        const dt = (axisSide) => (prop(v.model, axisSide, []) || []).some((a) => a && a.type === "DatetimeAxis");
+        const fx = v.xm.invert(sx), fy = v.ym.invert(sy);
         const special = {
-          index: h.index, x: v.xm.invert(sx), y: v.ym.invert(sy), sx, sy,
+          index: h.index, sx, sy,
+          // on datetime axes $x / $y read as UTC date-times, as the axis does
+          x: dt("below") || dt("above") ? isoTime(fx) : fx,
+          y: dt("left") || dt("right") ? isoTime(fy) : fy,
           name: prop(h.renderer, "name", null) ?? "", type: h.glyph.type,
           data_x: h.dataX, data_y: h.dataY,
         };
