@@ -3,6 +3,10 @@
 use std::sync::{Arc, OnceLock};
 
 use docsync_core::codec::{self, Limits, DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE};
+
+// The literal defaults in the signatures below must match these (they are literals so
+// that `__text_signature__` shows them, as `_core.pyi` does).
+const _: () = assert!(DEFAULT_MAX_SIZE == 20971520 && DEFAULT_MAX_DEPTH == 64);
 use docsync_core::Value;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -84,7 +88,7 @@ pub fn encode<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound
 /// Decodes msgpack bytes into a Python value (typed arrays as read-only ndarrays sharing
 /// the input's memory).
 #[pyfunction]
-#[pyo3(signature = (data, max_size = DEFAULT_MAX_SIZE, max_depth = DEFAULT_MAX_DEPTH))]
+#[pyo3(signature = (data, max_size = 20971520, max_depth = 64))]
 pub fn decode<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, max_size: usize, max_depth: usize) -> PyResult<Bound<'py, PyAny>> {
     let v = decode_value(py, data, Limits::new(max_size, max_depth))?;
     value_to_py(py, &v)
@@ -113,7 +117,7 @@ pub fn encode_message<'py>(
 
 /// Decodes and validates an envelope.
 #[pyfunction]
-#[pyo3(signature = (data, max_size = DEFAULT_MAX_SIZE, max_depth = DEFAULT_MAX_DEPTH))]
+#[pyo3(signature = (data, max_size = 20971520, max_depth = 64))]
 pub fn decode_message(py: Python<'_>, data: &Bound<'_, PyAny>, max_size: usize, max_depth: usize) -> PyResult<Message> {
     let v = decode_value(py, data, Limits::new(max_size, max_depth))?;
     let m = codec::Message::from_value(v).py_err()?;
@@ -208,11 +212,6 @@ impl Message {
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other.downcast::<Message>().is_ok_and(|o| o.get().msg == self.msg)
-    }
-
-    /// Encodes the envelope again.
-    fn encode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        Ok(PyBytes::new(py, &self.msg.encode().py_err()?))
     }
 
     #[classattr]

@@ -17,7 +17,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // codec
     m.add_class::<codec::Ref>()?;
     m.add_class::<codec::Message>()?;
-    m.add_class::<arrays::EngineBuffer>()?;
     m.add_function(wrap_pyfunction!(codec::encode, m)?)?;
     m.add_function(wrap_pyfunction!(codec::decode, m)?)?;
     m.add_function(wrap_pyfunction!(codec::encode_message, m)?)?;
