@@ -412,9 +412,7 @@ class ClientSession:
                 data = await asyncio.wait_for(ws.read_message(), remaining)
                 if data is None:
                     raise _Refused(self._closed_error(ws, during_handshake=True))
-                msg = self._decode(data)
-                if msg is None:
-                    continue
+                msg = self._decode(data, strict=True)
                 if msg.type == "snapshot":
                     self._on_snapshot(msg)
                     break
@@ -491,13 +489,30 @@ class ClientSession:
 
     # -- receiving -------------------------------------------------------------------
 
-    def _decode(self, data: Any) -> Any:
+    def _decode(self, data: Any, strict: bool = False) -> Any:
+        """Decode one frame; None for a frame to skip. ``strict`` (the handshake): a frame
+        this client cannot read means the server speaks another protocol — refuse."""
         if isinstance(data, str):
+            if strict:
+                raise _Refused(
+                    ConnectionRefusedByServer(
+                        f"the server at {self._app_url} sent text, not docsync messages: "
+                        f"is it a docsync server? (url: the app's URL, e.g. http://localhost:5006/)"
+                    )
+                )
             log.warning("docsync client: ignoring a text frame from %s", self._app_url)
             return None
         try:
             return _core.decode_message(data, max_size=self._max_message_size)
         except DocsyncError as e:
+            if strict:
+                raise _Refused(
+                    ConnectionRefusedByServer(
+                        f"the server at {self._app_url} speaks another protocol version or sent a "
+                        f"malformed message ({e}); this client speaks docsync protocol "
+                        f"{_core.PROTOCOL_VERSION}"
+                    )
+                ) from None
             log.error("docsync client: undecodable message from %s: %s", self._app_url, e)
             return None
 
