@@ -95,6 +95,8 @@ class _Scheduler:
 
     def add(self, callback: Any) -> None:
         worker = self._session._worker
+        if worker is None:  # not started (or already gone): nothing runs callbacks
+            return
         kind = getattr(callback, "kind", None)
         key = id(callback)
         if kind == "periodic":
@@ -390,7 +392,7 @@ class ClientSession:
                 raise _Refused(refused) from None
             raise self._unreachable(e) from None
         with contextlib.suppress(Exception):
-            ws.protocol.set_nodelay(True)  # small messages, latency matters (DESIGN §6)
+            ws.protocol.set_nodelay(True)  # type: ignore[union-attr]  # small messages, latency matters (DESIGN §6)
         self._ws = ws
         self._ready = False
         # "kind": the Python client owns the document like app code does (see the report)
