@@ -116,20 +116,28 @@ class SessionCallback:
         self.kind = kind
         self.period_ms = period_ms
         self.timeout_ms = timeout_ms
-        self.running = False
+        self._run_lock = threading.Lock()
         self.removed = False
 
     @property
     def id(self) -> int:
         return id(self)
 
+    @property
+    def running(self) -> bool:
+        """True while a run (or an async run's awaitable) is in progress."""
+        return self._run_lock.locked()
+
     def run(self) -> Any:
-        if self.removed or self.running:
+        if self.removed:
+            return None
+        # a run still in progress (an async callback, or another thread) makes this one a
+        # no-op: calls never pile up
+        if not self._run_lock.acquire(blocking=False):
             return None
         doc = self.document
         if self.kind != "periodic":
             doc._forget_callback(self)
-        self.running = True
         result: Any = None
         lock: Any = contextlib.nullcontext() if getattr(self.callback, "nolock", False) else doc._lock
         try:
@@ -137,7 +145,7 @@ class SessionCallback:
                 result = self.callback()
         finally:
             if not inspect.isawaitable(result):
-                self.running = False
+                self._run_lock.release()
         if inspect.isawaitable(result):
             return self._finish(result)
         return None
@@ -147,7 +155,7 @@ class SessionCallback:
             with set_curdoc(self.document):
                 await awaitable
         finally:
-            self.running = False
+            self._run_lock.release()
 
     def __repr__(self) -> str:
         when = f"{self.period_ms} ms" if self.kind == "periodic" else f"{self.timeout_ms} ms" if self.kind == "timeout" else "next tick"

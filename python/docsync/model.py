@@ -253,6 +253,9 @@ class Model(metaclass=MetaModel):
                 old = prop.from_engine(old, doc)
             self._fire_change(name, old, value)
 
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self._props))
+
     # -- identity ----------------------------------------------------------------------
     @property
     def id(self) -> str:

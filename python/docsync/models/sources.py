@@ -7,6 +7,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from docsync.errors import ColumnError
 from docsync.model import Model
 from docsync.properties import (
     MISSING,
@@ -102,9 +103,12 @@ class ColumnDataView(MutableMapping):  # type: ignore[type-arg]
         stash = doc._column_stash.get(src._id)
         if stash is not None and name in stash:
             return stash[name]
-        if name not in doc._engine.column_names(src._id, self._prop):
-            raise KeyError(name)
-        return doc._engine.get_column(src._id, self._prop, name)
+        try:
+            return doc._engine.get_column(src._id, self._prop, name)
+        except ColumnError:
+            if name not in doc._engine.column_names(src._id, self._prop):
+                raise KeyError(name) from None
+            raise
 
     def __getitem__(self, name: str) -> Any:
         col = self._raw(name)
@@ -287,8 +291,6 @@ class ColumnDataSource(ColumnarDataSource):
             self._fire_change("data", old, self.data)
 
     def _stream_detached(self, cols: dict[str, Any], rollover: int | None) -> None:
-        from docsync.errors import ColumnError
-
         data = self._values.setdefault("data", {})
         if data and set(cols) != set(data):
             raise ColumnError(f"stream must hold exactly the source's columns {sorted(data)}, got {sorted(cols)}")
@@ -315,8 +317,6 @@ class ColumnDataSource(ColumnarDataSource):
         wire: dict[str, list[tuple[Any, Any]]] = {}
         for col, items in patches.items():
             if col not in names:
-                from docsync.errors import ColumnError
-
                 raise ColumnError(f"cannot patch unknown column {col!r} (columns: {sorted(names)})")
             wire[col] = [(_slice_to_wire(i), _patch_value(v)) for i, v in items]
         cbs = self._callbacks.get("data")
@@ -332,8 +332,6 @@ class ColumnDataSource(ColumnarDataSource):
             self._fire_change("data", old, self.data)
 
     def _patch_detached(self, patches: Mapping[str, Any]) -> None:
-        from docsync.errors import ColumnError
-
         data = self._values["data"]
         for col, items in patches.items():
             cur = data[col]
