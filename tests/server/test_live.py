@@ -463,3 +463,39 @@ def test_metrics_count_sessions_messages_bytes_and_errors(live_server: Any) -> N
         assert "# TYPE docsync_messages_out_total counter" in text
 
     run(main())
+
+
+def test_push_rules(live_server: Any) -> None:
+    """Clients of a pushed document own it (any property may change, a new push replaces
+    it and viewers get the difference); apps with code refuse pushes."""
+    srv = live_server({"": Application(""), "app": FunctionApplication(widgets_app)})
+
+    async def main() -> None:
+        from docsync.document import Document
+        from docsync.models import Div, Slider
+
+        doc = Document()
+        doc.add_root(Div(text="v1", name="div"))
+        doc.add_root(Slider(end=5.0, name="slider"))
+        p = await Client.connect(srv.ws("/ws?docsync-session-id=owned"))
+        ids = model_ids((await p.hello("P", push=_core.decode(doc._engine.snapshot()))).payload)
+        viewer = await Client.connect(srv.ws("/ws?docsync-session-id=owned"))
+        await viewer.hello("V")
+        await p.send_patch([{"k": "set", "id": ids["slider"], "prop": "end", "value": 50.0}])  # not client-writable
+        assert (await p.recv_type("ok")).ack == 1
+        m = await viewer.recv_type("patch")
+        assert m.patch.events()[0]["value"] == 50.0
+        doc.select_one(name="div").text = "v2"
+        again = await Client.connect(srv.ws("/ws?docsync-session-id=owned"))
+        snap = await again.hello("P2", push=_core.decode(doc._engine.snapshot()))
+        assert prop(snap.payload, ids["div"], "text") == "v2"
+        m = await viewer.recv_type("patch")
+        assert {"k": "set", "id": ids["div"], "prop": "text", "value": "v2"} in m.patch.events()
+
+        refused = await Client.connect(srv.ws("/app/ws"))
+        await refused.send("hello", payload={"client_id": "x", "resume": None, "push": _core.decode(doc._engine.snapshot())})
+        err = await refused.recv()
+        assert err.type == "error" and err.payload["code"] == "forbidden"
+        assert await refused.closed() == 4003
+
+    run(main())

@@ -100,6 +100,11 @@ class Application:
         self.watch_files: list[str] = []
         self.argv: list[str] = []
         self.summary = ""  # first line of the app's docstring (shown on the index page)
+        # The empty app serves documents that clients push (push_session, output_server):
+        # its clients own the document, so their patches may change any property. Apps
+        # with code own their documents: clients may only change client-writable
+        # properties, and a push (replacing everything) is refused.
+        self.accepts_push = type(self) is Application
 
     @property
     def description(self) -> str:

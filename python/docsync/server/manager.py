@@ -111,6 +111,7 @@ class AppSessions:
         import weakref
 
         ctx._session = weakref.ref(session)
+        session.clients_own_document = self.app.accepts_push
         await self.run_hook("on_session_created", ctx, session)
         if run_code:
             await session.queue.run(

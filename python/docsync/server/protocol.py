@@ -283,6 +283,10 @@ class ServerConnection:
             return
         self.client_id = client_id
         push = msg.snapshot if p.get("push") is not None else None
+        if push is not None and not getattr(getattr(self.sessions, "app", None), "accepts_push", True):
+            self._error("forbidden", "this app builds its own documents; push to a server's root app instead")
+            self.close(CLOSE_FORBIDDEN, "push not allowed")
+            return
         if resume is not None:
             session = self.sessions.get(self.session_id)
             if session is None or session.destroyed:

@@ -152,10 +152,10 @@ class DocumentHandle:
     def flush(self) -> Any:
         return self.doc.flush() if self.is_engine else self.doc._flush()
 
-    def apply_client(self, patch: Any) -> Any:
+    def apply_client(self, patch: Any, enforce_writable: bool = True) -> Any:
         if self.is_engine:
-            return self.doc.apply(patch, client=True)
-        return self.doc._apply_patch(patch, client=True)
+            return self.doc.apply(patch, client=enforce_writable)
+        return self.doc._apply_patch(patch, client=enforce_writable)
 
     def snapshot_message(self, seq: int) -> bytes:
         return self.engine.snapshot_message(seq)
@@ -325,6 +325,8 @@ class ServerSession:
         self.created = time.monotonic()
         self.last_detached = time.monotonic()
         self.destroyed = False
+        # True for sessions of the empty app (pushed documents): see Application.accepts_push
+        self.clients_own_document = False
         with contextlib.suppress(Exception):
             setattr(document, "session_context", context)
 
@@ -498,7 +500,7 @@ class ServerSession:
             t0 = time.perf_counter()
             try:
                 with self._entered():
-                    self.handle.apply_client(patch)
+                    self.handle.apply_client(patch, enforce_writable=not self.clients_own_document)
             except DocsyncError as e:
                 self.metrics.inc("docsync_client_errors_total", code=error_code(e))
                 payload = {"code": error_code(e), "message": str(e)}
