@@ -48,6 +48,9 @@ export function computeTicks(axisModel, tickerModel, formatterModel, mapper) {
       powerLimitLow: prop(formatterModel, "power_limit_low", -3),
     });
   }
+  // minor ticks as the ticker asks (DatetimeTicker defaults to none)
+  const minorCount = prop(tickerModel, "num_minor_ticks", tickerType === "DatetimeTicker" ? 0 : 5);
+  if (minorCount === 0) t = { ...t, minor: [] };
   const overrides = prop(axisModel, "major_label_overrides", null);
   if (overrides && typeof overrides === "object") {
     labels = labels.map((l, i) => {
@@ -170,11 +173,19 @@ export function drawAxis(ctx, info, side, frame, pos, mapper) {
   ctx.fillStyle = st.labelColor || "#444";
   const off = st.tickOut + st.labelStandoff;
   let depth = 0;
+  let lastEnd = -Infinity; // position and extent of the last label drawn
+  let lastAlong = 0;
+  const gap = 4;
   info.ticks.major.forEach((v, k) => {
     const s = mapper.map(v);
     if (!within(s)) return;
     const text = info.ticks.labels[k];
     const w = ctx.measureText(text).width;
+    // labels that would overlap the previous one along the axis are left out
+    const along = horiz ? (angle ? st.labelSize * 1.15 / Math.max(0.2, Math.abs(Math.sin(angle))) : w) : st.labelSize * 1.15;
+    if (lastEnd !== -Infinity && Math.abs(s - lastEnd) < (along + lastAlong) / 2 + gap) return;
+    lastEnd = s;
+    lastAlong = along;
     ctx.save();
     if (horiz) ctx.translate(s, pos + dir * off);
     else ctx.translate(pos + dir * off, s);
