@@ -98,6 +98,12 @@ impl Patch {
         Ok(self.encoded.get_or_init(|| Arc::from(enc.into_bytes())).clone())
     }
 
+    /// Whether encoding or applying this patch is worth releasing the GIL for (many
+    /// events, or column payloads above 64 KiB).
+    pub fn is_large(&self) -> bool {
+        self.events.len() > 256 || self.size_hint() > 64 * 1024
+    }
+
     fn size_hint(&self) -> usize {
         16 + self
             .events

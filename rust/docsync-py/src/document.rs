@@ -40,7 +40,7 @@ impl PyDocument {
     }
 
     pub fn apply_core(&self, py: Python<'_>, patch: &Patch, client: bool) -> PyResult<Vec<PyChange>> {
-        let changes = if patch.len() > 256 {
+        let changes = if patch.is_large() {
             py.allow_threads(|| self.lock().apply(patch, client))
         } else {
             self.lock().apply(patch, client)
@@ -252,19 +252,13 @@ impl PyDocument {
     }
 
     fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let doc = self.snapshot_copy();
-        let data = if doc.models().len() > 256 { py.allow_threads(move || doc.snapshot()) } else { doc.snapshot() }.py_err()?;
+        // Snapshots are never on a hot path: always encode without the GIL.
+        let data = py.allow_threads(|| self.lock().snapshot()).py_err()?;
         Ok(bytes(py, &data))
     }
 
     fn snapshot_message<'py>(&self, py: Python<'py>, seq: i64) -> PyResult<Bound<'py, PyBytes>> {
-        let doc = self.snapshot_copy();
-        let data = if doc.models().len() > 256 {
-            py.allow_threads(move || doc.snapshot_message(seq))
-        } else {
-            doc.snapshot_message(seq)
-        }
-        .py_err()?;
+        let data = py.allow_threads(|| self.lock().snapshot_message(seq)).py_err()?;
         Ok(bytes(py, &data))
     }
 

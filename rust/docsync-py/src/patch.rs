@@ -55,14 +55,14 @@ impl PyPatch {
     /// The payload `{"events": [...]}` (msgpack), encoded once.
     fn encode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let inner = self.inner.clone();
-        let bytes = if inner.len() > 64 { py.allow_threads(move || inner.encode()) } else { inner.encode() }.py_err()?;
+        let bytes = if inner.is_large() { py.allow_threads(move || inner.encode()) } else { inner.encode() }.py_err()?;
         Ok(PyBytes::new(py, &bytes))
     }
 
     /// The full envelope `{"v":1,"t":"patch","seq":seq,"p":...}`.
     fn to_message<'py>(&self, py: Python<'py>, seq: i64) -> PyResult<Bound<'py, PyBytes>> {
         let inner = self.inner.clone();
-        let bytes = if inner.len() > 64 { py.allow_threads(move || inner.to_message(seq)) } else { inner.to_message(seq) }.py_err()?;
+        let bytes = if inner.is_large() { py.allow_threads(move || inner.to_message(seq)) } else { inner.to_message(seq) }.py_err()?;
         Ok(PyBytes::new(py, &bytes))
     }
 
