@@ -476,3 +476,97 @@ def test_random_bytes_never_change_a_document(data: bytes) -> None:
         d.load_snapshot(data)
     except errors.DocsyncError:
         assert d.snapshot() == before
+
+
+# random well-formed patches against a real document: applied whole or rejected whole,
+# never a panic (pyo3's PanicException is not a DocsyncError, so it would fail here)
+_ids = st.sampled_from(["s1", "src", "box", "ghost"])
+_props = st.sampled_from(["value", "title", "data", "children", "child", "align", "nope"])
+_vals = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 5),
+    st.floats(allow_nan=True),
+    st.sampled_from(["start", "x", ""]),
+    st.lists(st.sampled_from([Ref("s1"), Ref("ghost"), 1, "a"]), max_size=3),
+    st.just({"x": [1.0, 2.0, 3.0], "y": ["a", "b", "c"]}),
+    st.just({"x": [1.0], "y": []}),
+)
+_cols = st.one_of(
+    st.just({"x": [4.0], "y": ["d"]}),
+    st.just({"x": np.array([4.0, 5.0]), "y": ["d", "e"]}),
+    st.just({"x": [4.0]}),
+    st.just({"x": ["bad"], "y": ["d"]}),
+    st.just({"x": np.array([1, 2], dtype=np.int8), "y": [1, 2]}),
+)
+_index = st.one_of(st.integers(-1, 4), st.just({"start": 0, "stop": 2, "step": None}), st.just({"start": 2, "stop": 0, "step": 1}))
+_events = st.one_of(
+    st.fixed_dictionaries({"k": st.just("set"), "id": _ids, "prop": _props, "value": _vals}),
+    st.fixed_dictionaries({"k": st.just("stream"), "id": _ids, "prop": _props, "columns": _cols, "rollover": st.one_of(st.none(), st.integers(1, 4))}),
+    st.fixed_dictionaries({"k": st.just("data"), "id": _ids, "prop": _props, "columns": _cols, "replace": st.booleans()}),
+    st.fixed_dictionaries({"k": st.just("patch"), "id": _ids, "prop": _props, "patches": st.dictionaries(st.sampled_from(["x", "y", "z"]), st.lists(st.tuples(_index, _vals).map(list), max_size=2), max_size=2)}),
+    st.fixed_dictionaries({"k": st.just("new"), "id": st.sampled_from(["n1", "n2", "s1"]), "type": st.sampled_from(["CoreSlider", "CoreBox", "CoreNope"]), "props": st.dictionaries(_props, _vals, max_size=2)}),
+    st.fixed_dictionaries({"k": st.sampled_from(["root+", "root-", "del"]), "id": st.sampled_from(["s1", "src", "box", "n1", "ghost"])}),
+    st.fixed_dictionaries({"k": st.just("title"), "title": st.text(max_size=3)}),
+    st.fixed_dictionaries({"k": st.just("msg"), "id": st.one_of(st.none(), _ids), "name": st.just("tap"), "data": _vals}),
+)
+
+
+@given(st.lists(_events, min_size=1, max_size=5), st.booleans())
+def test_random_patches_apply_whole_or_not_at_all(events: list[dict[str, Any]], client: bool) -> None:
+    d = sample_document()
+    before = d.snapshot()
+    reference = Document.from_snapshot(before)
+    try:
+        changes = d.apply(Patch.from_events(events), client=client)
+    except errors.DocsyncError:
+        assert d.snapshot() == before
+        return
+    assert len(changes) == len(events)
+    assert not d.has_pending()
+    # the same events one patch at a time give the same document (when each one stands
+    # alone: a reference may be resolved by a later `new` of the same patch)
+    try:
+        for e in events:
+            reference.apply(Patch.from_events([e]), client=client)
+    except errors.PatchError:
+        return
+    assert reference == d
+
+
+def test_threads_share_a_document_without_deadlock() -> None:
+    import threading
+
+    d = sample_document()
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            i = 0
+            while not stop.is_set() and i < 2000:
+                d.set("s1", "value", float(i * k))
+                d.stream("src", "data", {"x": [float(i)], "y": ["t"]}, rollover=50)
+                d.flush()
+                i += 1
+        except BaseException as e:  # pragma: no cover - reported below
+            failures.append(e)
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                Document.from_snapshot(d.snapshot())
+                d.copy() == d  # noqa: B015
+        except BaseException as e:  # pragma: no cover
+            failures.append(e)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in (1, 2)] + [threading.Thread(target=reader)]
+    for t in threads:
+        t.start()
+    for t in threads[:2]:
+        t.join(timeout=60)
+    stop.set()
+    threads[2].join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    assert not failures
+    assert d.column_len("src", "data") == 50
