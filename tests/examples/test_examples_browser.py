@@ -6,6 +6,7 @@ Screenshots of every example go to test-output/gallery-<app>.png.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -97,10 +98,22 @@ def app_page(page: Page, gallery_server: ServedApps, test_output: Path) -> Itera
 
 
 def test_gallery_index_lists_every_app(page: Page, gallery_server: ServedApps, test_output: Path) -> None:
+    """`/` of the gallery server: one link per app, with its one-line description."""
     page.goto(gallery_server.base + "/")
     for name in GALLERY_APPS:
-        assert page.locator(f'a[href$="/{name}"]').count() == 1, f"the index does not link {name}"
+        link = page.locator(f'a[href$="/{name}"]')
+        assert link.count() == 1, f"the index does not link {name}"
+        entry = page.locator("li", has=link).inner_text()
+        assert summary(name) in entry, f"the index shows no description for {name}: {entry!r}"
     page.screenshot(path=str(test_output / "gallery-index.png"), full_page=True)
+
+
+def summary(name: str) -> str:
+    """The first line of an app's module docstring (its description on the index page)."""
+    path, _, _ = GALLERY_APPS[name]
+    doc = ast.get_docstring(ast.parse((path / "main.py" if path.is_dir() else path).read_text()))
+    assert doc
+    return doc.strip().splitlines()[0]
 
 
 @pytest.mark.parametrize("name", sorted(GALLERY_APPS))
