@@ -309,19 +309,22 @@ export class PlotView extends View {
       cv.width = pw;
       cv.height = ph;
     }
+    this.dpr = dpr;
+    this.width = W;
+    this.height = H;
+    const mode = prop(this.model, "sizing_mode", null);
+    const key = `${W}|${H}|${mode}|${prop(this.model, "visible", true)}`;
+    if (key === this._sizeKey) return; // no DOM writes (and no style recalc) when nothing changed
+    this._sizeKey = key;
     cv.style.width = `${W}px`;
     cv.style.height = `${H}px`;
     this.wrap.style.width = `${W}px`;
     this.wrap.style.height = `${H}px`;
-    const mode = prop(this.model, "sizing_mode", null);
     const el = this.el;
     // the shared stylesheet's stretch classes (they cooperate with Row/Column/GridBox)
     el.classList.toggle("docsync-stretch-width", mode === "stretch_width" || mode === "stretch_both" || mode === "scale_width" || mode === "scale_both");
     el.classList.toggle("docsync-stretch-height", mode === "stretch_height" || mode === "stretch_both" || mode === "scale_height" || mode === "scale_both");
     el.hidden = prop(this.model, "visible", true) === false;
-    this.dpr = dpr;
-    this.width = W;
-    this.height = H;
   }
 
   _scaleIsLog(which) {
@@ -462,7 +465,7 @@ export class PlotView extends View {
     const tEnd = performance.now();
     this.stats.lastDrawMs = tEnd - t0;
     this.stats.phases = { layout: tLayout - t0, glyphs: tGlyphs - tLayout, guides: tGuides - tGlyphs, flush: tEnd - tGuides };
-    this.el.dataset.drawCount = String(this.drawCount);
+    this.el.dataset.drawCount = String(this.drawCount); // (data-* attribute: no stylesheet rule matches it)
     const waiters = this._frameWaiters;
     this._frameWaiters = [];
     for (const w of waiters) w(this);
@@ -689,6 +692,9 @@ export class PlotView extends View {
   _placeToolbar(loc, shown, frame, W, H) {
     const el = this.tools.toolbarEl;
     if (!shown) return;
+    const key = `${loc}|${frame.left}|${frame.top}|${frame.width}|${W}|${H}`;
+    if (key === this._toolbarKey) return;
+    this._toolbarKey = key;
     const s = el.style;
     s.left = s.top = s.width = s.height = "";
     if (loc === "right") { s.left = `${W - TOOLBAR_SIZE}px`; s.top = `${frame.top}px`; }
