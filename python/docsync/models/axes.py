@@ -60,7 +60,18 @@ class LogTickFormatter(TickFormatter):
 
 
 class DatetimeTickFormatter(TickFormatter):
-    pass
+    """strftime formats per resolution (Bokeh's names)."""
+
+    microseconds = String("%fus")
+    milliseconds = String("%3Nms")
+    seconds = String("%Ss")
+    minsec = String(":%M:%S")
+    minutes = String(":%M")
+    hourmin = String("%H:%M")
+    hours = String("%Hh")
+    days = String("%m/%d")
+    months = String("%m/%Y")
+    years = String("%Y")
 
 
 class CategoricalTickFormatter(TickFormatter):
