@@ -251,3 +251,18 @@ def test_a_flushed_patch_applies_to_a_mirror() -> None:
     server.stream("src", "data", {"x": [4.0], "y": ["d"]}, rollover=3)
     mirror.apply(Patch.decode(server.flush().encode()))  # type: ignore[union-attr]
     assert mirror == server
+
+
+def test_reassigning_data_that_only_grew_records_a_stream() -> None:
+    d = sample_document()
+    d.set("src", "data", {"x": np.array([1.0, 2.0, 3.0, 4.0]), "y": ["a", "b", "c", "d"]})
+    (e,) = d.flush().events()  # type: ignore[union-attr]
+    assert e["k"] == "stream" and list(e["columns"]["x"]) == [4.0] and e["columns"]["y"] == ["d"]
+    d.set("src", "data", {"x": np.array([1.0, 2.0, 3.0, 5.0]), "y": ["a", "b", "c", "d"]})
+    (e,) = d.flush().events()  # type: ignore[union-attr]
+    assert e["k"] == "data" and e["replace"] is False and list(e["columns"]) == ["x"]
+    d.set("src", "data", {"x": np.array([1.0, 2.0, 3.0, 5.0]), "y": ["a", "b", "c", "d"]})
+    assert d.flush() is None, "the same data again sends nothing"
+    d.set("src", "data", {"x": np.array([0.0])})
+    (e,) = d.flush().events()  # type: ignore[union-attr]
+    assert e["k"] == "data" and e["replace"] is True

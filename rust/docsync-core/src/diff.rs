@@ -109,7 +109,7 @@ fn set_or_data(id: &Arc<str>, prop: &str, value: Value) -> Event {
 /// `stream` when every column only grew at its end by the same number of rows; `data`
 /// with only the changed columns when the names and length are the same; else the whole
 /// data.
-fn diff_columns(id: &Arc<str>, prop: &str, a: &ColumnData, b: &ColumnData) -> Event {
+pub(crate) fn diff_columns(id: &Arc<str>, prop: &str, a: &ColumnData, b: &ColumnData) -> Event {
     let (an, bn) = (a.names(), b.names());
     let same_names = an.len() == bn.len() && bn.iter().all(|n| an.contains(n));
     if same_names {

@@ -405,13 +405,21 @@ impl Document {
         let p = schema.prop(prop)?;
         let value = schema.validate(prop, value)?;
         let event = if let Value::Columns(c) = &value {
-            Event::Data { id: key, prop: prop.to_string(), columns: c.to_map(), replace: true }
+            // `source.data = new`: send only what changed; rows appended at the end
+            // travel as a stream (O(new rows) on the wire and in every browser).
+            match model.props.get(prop).and_then(|v| if let Value::Columns(old) = v { Some(old) } else { None }) {
+                Some(old) if old.len() > 0 => match crate::diff::diff_columns(&key, prop, old, c) {
+                    Event::Data { columns, replace: false, .. } if columns.is_empty() => None,
+                    e => Some(e),
+                },
+                _ => Some(Event::Data { id: key, prop: prop.to_string(), columns: c.to_map(), replace: true }),
+            }
         } else {
-            Event::Set { id: key, prop: prop.to_string(), value: value.clone() }
+            Some(Event::Set { id: key, prop: prop.to_string(), value: value.clone() })
         };
         let model = self.model_mut(id)?;
         let old = store(&theme, model, p, value);
-        self.pending.push(event);
+        self.pending.extend(event);
         self.bump();
         Ok(old)
     }
