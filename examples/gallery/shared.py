@@ -31,8 +31,12 @@ threshold = Slider(title="Alarm level (dashed line)", start=-3, end=3, value=1, 
                    width=380)
 clear = Button(label="Clear marks", button_type="danger")
 board = Div(text="", width=800)
-howto = Div(text="<p>Open <code>/shared?docsync-session-id=shared</code> in two tabs. Both see "
-                 "the same stream; a note, a slider move, a tap on the plot (it drops a mark) "
+context = getattr(doc, "session_context", None)     # None under `docsync json`
+session_id = context.id if context is not None else "?"
+howto = Div(text=f"<p>This tab is in session <code>{session_id}</code>. Open "
+                 "<a href='?docsync-session-id=shared' target='_blank'>"
+                 "<code>/shared?docsync-session-id=shared</code></a> in two tabs: both see the "
+                 "same stream, and a note, a slider move, a tap on the plot (it drops a mark) "
                  "or a click on <i>Clear marks</i> in one tab shows up in the other.</p>",
             width=800)
 

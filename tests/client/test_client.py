@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -309,13 +310,17 @@ def test_resume_after_a_dropped_connection(server: Server) -> None:
     doc, slider = _doc_with_slider(1.0)
     with push_session(doc, url=server.root) as a, pull_session(a.id, url=server.root) as b:
         remote = b.document.select_one({"name": "s"})
-        a._drop_connection()
+        a._drop_connection(reconnect_after=0.5)
         wait_for(lambda: not a.connected, 5, "the drop")
         remote.value = 6.0  # while a is away
         b.force_roundtrip()
-        wait_for(lambda: a.connected, 10, "a reconnected")
+        assert a._reconnects == 0
+        wait_for(lambda: a._reconnects == 1 and a.connected, 10, "a reconnected")
         a.force_roundtrip()
         assert slider.value == 6.0
+        # it was a replay from the server's log, not a new session or a full resync
+        metrics = urllib.request.urlopen(server.root + "metrics", timeout=5).read().decode()
+        assert 'docsync_resumes_total{outcome="replay"} 1' in metrics.replace(".0", ""), metrics
         # and a's own changes after the resume still flow
         slider.value = 8.0
         a.force_roundtrip()

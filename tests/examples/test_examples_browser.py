@@ -213,11 +213,17 @@ def test_table_selection_highlights_points(app_page: Any, page: Page) -> None:
                            ".some((m) => (m.get('data').name || []).length === 3)", timeout=10_000)
 
 
-def test_myapp_template_static_theme_and_custom_model(app_page: Any, page: Page) -> None:
+def test_myapp_template_static_theme_and_custom_model(app_page: Any, page: Page, gallery_server: ServedApps) -> None:
     app_page("myapp", "tools")
+    # server_lifecycle.py: the hooks ran (logged) and counted this session (shown by main.py)
+    assert "myapp: server loaded" in gallery_server.output()
+    assert "myapp: session" in gallery_server.output()
+    page.wait_for_function("() => /Sessions created since the server started: <b>[1-9]/"
+                           ".test(window.__t.text('Div'))", timeout=10_000)
     assert page.locator("header.myapp h1").inner_text() == "myapp: a directory app"       # templates/index.html
     background = page.evaluate("() => getComputedStyle(document.querySelector('header.myapp')).backgroundColor")
     assert background == "rgb(236, 230, 214)"                                              # static/style.css
+    assert page.evaluate("() => window.__t.models('Plot')[0].get('background_fill_color')") == "#fbfaf5"  # theme.yaml
     gauge = page.locator('[data-model-type="StockGauge"]')
     page.wait_for_function("() => document.querySelector('[data-model-type=\"StockGauge\"]')"
                            ".textContent.includes('Units in stock')", timeout=10_000)        # custom.js
@@ -232,6 +238,7 @@ def test_shared_session_tabs_see_each_other(page: Page, gallery_server: ServedAp
     first = open_app(page, url, "Column")
     other = page.context.new_page()
     second = open_app(other, url, "Column")
+    assert "session gallery-test" in page.locator('[data-model-type="Div"]').first.inner_text()
     # one stream: both tabs receive the rows of the one session
     for p in (page, other):
         p.wait_for_function("() => window.__t.len('value') >= 5", timeout=20_000)

@@ -417,3 +417,21 @@ def test_without_document_lock_and_session_destroyed(doc):
         doc.on_session_destroyed(lambda: None)
     doc._destroy("ctx")
     assert ended == ["ctx"] and doc.session_callbacks == []
+
+
+def test_a_dropped_document_leaves_nothing_behind():
+    import gc
+    import weakref
+
+    d = Document()
+    p = figure()
+    p.line([1, 2], [3, 4])
+    b = Button()
+    b.on_click(lambda: None)
+    d.add_root(Column(b, p))
+    d.add_periodic_callback(lambda: None, 100)
+    d._flush()
+    refs = [weakref.ref(d), weakref.ref(p), weakref.ref(b), weakref.ref(d._engine)]
+    del d, p, b
+    gc.collect()
+    assert [r() for r in refs] == [None] * 4

@@ -5,11 +5,13 @@ from os.path import dirname, join
 import numpy as np
 
 from docsync.layouts import column, row
-from docsync.models import ColumnDataSource, Select
+from docsync.models import ColumnDataSource, Div, Select
 from docsync.plotting import curdoc, figure
 
 # Absolute import: the app directory is on sys.path while main.py runs (as in the seed).
 from custom import StockGauge
+# Relative import: the hooks module the server loaded, whose globals all sessions share.
+from .server_lifecycle import counts
 
 doc = curdoc()
 
@@ -50,5 +52,9 @@ def on_kind(attr, old, new):
 
 kind.on_change("value", on_kind)
 
-doc.add_root(row(column(kind, gauge, width=260), plot))
+# on_session_created ran before this file, so the count includes this session.
+visits = Div(text=f"Sessions created since the server started: <b>{counts['sessions_created']}</b> "
+                  f"(counted by server_lifecycle.py)", width=260)
+
+doc.add_root(row(column(kind, gauge, visits, width=260), plot))
 doc.title = "myapp — a directory app"

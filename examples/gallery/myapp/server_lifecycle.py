@@ -1,7 +1,12 @@
-"""Lifecycle hooks of myapp: the server calls these four functions if they are present."""
+"""Lifecycle hooks of myapp: the server calls these four functions if they are present.
+
+This module is loaded once per server process, so its globals are shared by every session
+(main.py reads ``counts`` through a relative import).
+"""
 import logging
 
-log = logging.getLogger("myapp")
+# A child of the "docsync" logger, so `docsync serve --log-level` applies to it.
+log = logging.getLogger("docsync.apps.myapp")
 counts = {"sessions_created": 0, "sessions_destroyed": 0}
 
 
@@ -18,7 +23,8 @@ def on_server_unloaded(server_context):
 def on_session_created(session_context):
     ''' If present, this function is called when a session is created. '''
     counts["sessions_created"] += 1
-    log.info("myapp: session %s created", session_context.id)
+    log.info("myapp: session %s created (%d live)", session_context.id,
+             counts["sessions_created"] - counts["sessions_destroyed"])
 
 
 def on_session_destroyed(session_context):
