@@ -224,6 +224,7 @@ class ClientSession:
         self._closed = threading.Event()
         self._closing = False
         self._want_resync = False
+        self._hold_reconnect_until = 0.0  # test hook (_drop_connection)
         self._reconnects = 0  # successful reconnections (for tests and debugging)
         self._error: BaseException | None = None
         self._state = "new"
@@ -737,6 +738,9 @@ class ClientSession:
         self._ws = None
         self._state = "reconnecting"
         log.info("docsync client: connection to %s lost (%s); reconnecting", self._app_url, cause or "resync")
+        hold = self._hold_reconnect_until - time.monotonic()
+        if hold > 0:
+            await asyncio.sleep(hold)
         deadline = time.monotonic() + self._reconnect_timeout
         last_error: DocsyncError | None = cause
         for attempt in itertools.count():
@@ -982,9 +986,11 @@ class ClientSession:
 
     # -- test hooks ------------------------------------------------------------------
 
-    def _drop_connection(self) -> None:
-        """Abort the TCP connection (as a network failure would); the session resumes."""
+    def _drop_connection(self, reconnect_after: float = 0.0) -> None:
+        """Abort the TCP connection (as a network failure would); the session resumes,
+        not before ``reconnect_after`` seconds."""
         assert self._loop is not None
+        self._hold_reconnect_until = time.monotonic() + reconnect_after
 
         def drop() -> None:
             ws = self._ws
