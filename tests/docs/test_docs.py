@@ -279,3 +279,22 @@ def test_callbacks_thread_example_streams_when_served(tmp_path: Path) -> None:
         server.stop()
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("rows ")
+
+
+def test_quickstart_json_command_prints_the_document(tmp_path: Path) -> None:
+    """The quickstart's `docsync json hello.py` prints the snapshot of the app it saved."""
+    text = (DOCS / "quickstart.md").read_text()
+    commands = re.findall(r"^docsync json (\S+)\s*$", text, re.M)
+    assert commands == ["hello.py"]
+    for block in QUICKSTART:
+        if block.startswith("# file:"):
+            (tmp_path / block.splitlines()[0].split(":", 1)[1].strip()).write_text(block)
+    proc = subprocess.run([sys.executable, "-m", "docsync", "json", commands[0]], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    snapshot = json.loads(proc.stdout)
+    assert snapshot["title"] == "hello"
+    types = {m["type"] for m in snapshot["models"]}
+    assert {"Column", "Slider", "Plot", "Line", "ColumnDataSource"} <= types
