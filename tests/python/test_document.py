@@ -431,7 +431,7 @@ def test_a_dropped_document_leaves_nothing_behind():
     d.add_root(Column(b, p))
     d.add_periodic_callback(lambda: None, 100)
     d._flush()
-    refs = [weakref.ref(d), weakref.ref(p), weakref.ref(b), weakref.ref(d._engine)]
+    refs = [weakref.ref(d), weakref.ref(p), weakref.ref(b), weakref.ref(d.session_callbacks[0])]
     del d, p, b
     gc.collect()
     assert [r() for r in refs] == [None] * 4
