@@ -413,3 +413,16 @@ def test_constructing_without_connecting_does_nothing() -> None:
     s = ClientSession("abc", url="http://127.0.0.1:1/app")
     assert not s.connected and s.page_url == "http://127.0.0.1:1/app?docsync-session-id=abc"
     s.close()
+
+
+def test_pull_and_push_of_the_seed_api(server: Server) -> None:
+    doc, slider = _doc_with_slider(1.0)
+    with push_session(doc, url=server.root) as a, pull_session(a.id, url=server.root) as b:
+        remote = b.document.select_one({"name": "s"})
+        slider.value = 4.0
+        a.push()  # every change reached the server
+        b.pull()  # a full snapshot, applied as a diff: the same model object
+        assert b.document.select_one({"name": "s"}) is remote and remote.value == 4.0
+        other, _ = _doc_with_slider()
+        with pytest.raises(ValueError, match="push_session"):
+            a.push(other)

@@ -898,6 +898,30 @@ class ClientSession:
         self._state = "closed"
         await self._shutdown()
 
+    async def pull_async(self, timeout: float = 10.0) -> None:
+        """Fetch the server's whole document again and bring the local one to it (as a
+        diff: unchanged model objects and their callbacks stay)."""
+        self._check_open()
+        before = self._reconnects
+        self._resync()
+        deadline = time.monotonic() + timeout
+        while self._reconnects == before:
+            self._check_open()
+            if time.monotonic() > deadline:
+                raise ConnectionRefusedByServer(f"no snapshot from {self._app_url} within {timeout:g} s")
+            await asyncio.sleep(0.01)
+        await self._on_worker(lambda: None)  # the snapshot is applied
+
+    async def push_async(self, document: Any = None, timeout: float = 10.0) -> None:
+        """The seed's ``push()``: changes already travel as they happen, so this only makes
+        sure they all reached the server."""
+        if document is not None and document is not self._document:
+            raise ValueError(
+                "this session syncs another document; open a session for this one with "
+                "push_session(document)"
+            )
+        await self.force_roundtrip_async(timeout)
+
     async def __aenter__(self) -> "ClientSession":
         return self
 
@@ -923,8 +947,18 @@ class ClientSession:
         """Block until local changes reached the server and its earlier changes are here."""
         self._sync(self.force_roundtrip_async(timeout), "force_roundtrip()")
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Deliver pending local changes, then disconnect (idempotent)."""
+    def pull(self, timeout: float = 10.0) -> None:
+        """Fetch the server's whole document again (see :meth:`pull_async`)."""
+        self._sync(self.pull_async(timeout), "pull()")
+
+    def push(self, document: Any = None, timeout: float = 10.0) -> None:
+        """Make sure every local change reached the server (see :meth:`push_async`)."""
+        self._sync(self.push_async(document, timeout), "push()")
+
+    def close(self, why: str = "closed", timeout: float = 2.0) -> None:
+        """Deliver pending local changes (waiting up to ``timeout`` s), then disconnect
+        (idempotent). ``why`` is the seed's argument, logged."""
+        log.debug("docsync client: closing session %s (%s)", self._id, why)
         if self._loop is None or self._closed.is_set():
             self._closed.set()
             return
