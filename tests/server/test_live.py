@@ -499,3 +499,20 @@ def test_push_rules(live_server: Any) -> None:
         assert await refused.closed() == 4003
 
     run(main())
+
+
+def test_prefix_moves_every_route(live_server: Any) -> None:
+    srv = live_server(two_apps(), prefix="/apps/")
+
+    async def main() -> None:
+        page = await fetch(srv.http("/apps/app"))
+        assert page.code == 200 and b'"/apps/static/docsync.js"' in page.body and b'"/apps/app/ws"' in page.body
+        assert (await fetch(srv.http("/apps/static/docsync.js"))).code == 200
+        assert (await fetch(srv.http("/apps/metrics"))).code == 200
+        index = await fetch(srv.http("/apps/"))
+        assert index.code == 200 and b'href="/apps/app"' in index.body
+        assert (await fetch(srv.http("/app"))).code == 404
+        c = await Client.connect(srv.ws("/apps/app/ws"))
+        assert (await c.hello()).type == "snapshot"
+
+    run(main())
