@@ -23,6 +23,7 @@ import contextvars
 import inspect
 import logging
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import numpy as np
@@ -79,7 +80,11 @@ def _autoadd(model: "Model") -> None:
     It is added lazily (at the next flush, snapshot or ``roots``) and only if by then it
     is still in no document, so putting it in a layout or another document wins."""
     if _curdoc.get() is None:
-        curdoc()._pending_roots.append(model)
+        pending = curdoc()._pending_roots
+        # weak: a figure that went into another document (or was dropped) must not be
+        # kept alive by the process-wide default document
+        pending[:] = [r for r in pending if (m := r()) is not None and m._doc is None]
+        pending.append(weakref.ref(model))
 
 
 def _reset_default_curdoc() -> None:
@@ -227,7 +232,7 @@ class Document:
         # a reference-holding property changed since the last flush: models may have
         # become unreachable (collected at the flush, so the browser drops them too)
         self._refs_changed = False
-        self._pending_roots: list[Model] = []
+        self._pending_roots: list[weakref.ref[Model]] = []
         self._destroyed_callbacks: list[Callable[[Any], Any]] = []
         #: set by the server for a session's document (Bokeh's ``session_context``:
         #: ``.id``, ``.request.arguments``, ...); None elsewhere
@@ -259,8 +264,9 @@ class Document:
             return
         with self._lock:
             pending, self._pending_roots = self._pending_roots, []
-            for m in pending:
-                if m._doc is None:
+            for ref in pending:
+                m = ref()
+                if m is not None and m._doc is None:
                     self.add_root(m)
 
     def add_root(self, model: Model) -> None:
