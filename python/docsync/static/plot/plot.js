@@ -117,7 +117,7 @@ export class PlotView extends View {
 
   /** Redraw on the next animation frame (coalesced: at most one draw per frame). */
   scheduleDraw() {
-    if (this._raf !== null || !this._built) return;
+    if (this._raf !== null || !this._built || this.removed) return;
     this._raf = requestAnimationFrame(() => {
       this._raf = null;
       this.draw();
@@ -592,7 +592,8 @@ export class PlotView extends View {
       }
     }
     const title = prop(p, "title", null);
-    if (title && prop(title, "text", "")) {
+    const listed = ["left", "right", "above", "below"].some((side) => list(prop(p, side, [])).includes(title));
+    if (title && !listed && prop(title, "text", "")) {
       const loc = prop(p, "title_location", "above") || "above";
       if (panels[loc]) panels[loc].push({ kind: "title", model: title, extent: this._titleExtent(title) });
     }
