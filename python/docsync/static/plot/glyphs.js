@@ -858,7 +858,11 @@ const Text = {
     const { ctx } = rc;
     const n = rowCount(rc);
     const [X, Y] = xyGet(rc);
-    const text = rc.get("text", "text");
+    let text = rc.get("text", "text");
+    // Bokeh's StringSpec: a plain string naming a column is that column
+    if (!text.array && typeof text.value === "string" && rc.data && text.value in rc.data) {
+      text = { array: rc.data[text.value], value: undefined };
+    }
     const angle = valueAt(rc.get("angle", 0), 0);
     const xo = valueAt(rc.get("x_offset", 0), 0);
     const yo = valueAt(rc.get("y_offset", 0), 0);
