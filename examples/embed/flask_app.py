@@ -6,7 +6,8 @@
 The Flask page holds a <script> tag that loads /sliders/autoload.js from the docsync
 server; the script builds the app inside the page and opens its WebSocket.  Because the
 page comes from port 8000, the docsync server must allow that origin
-(`--allow-websocket-origin localhost:8000`).
+(`--allow-websocket-origin localhost:8000`; origins match exactly, so open the page as
+http://localhost:8000/, or also allow 127.0.0.1:8000).
 
 Environment: DOCSYNC_URL (default http://localhost:5006/sliders), PORT (default 8000).
 """

@@ -39,7 +39,7 @@ plot.line("x", "y", source=exact, color="gray", line_width=2, line_dash="dashed"
 plot.line("x", "y", source=approx, color="navy", line_width=3)
 
 kind = Select(title="Waveform", value="square", options=["square", "sawtooth", "triangle"])
-harmonics = Slider(title="Harmonics", start=1, end=60, value=5, step=1)
+harmonics = Slider(title="Harmonics", start=1, end=60, value=5, step=1, format="0")
 amplitude = Slider(title="Amplitude", start=0.1, end=2.0, value=1.0, step=0.05)
 frequency = Slider(title="Frequency", start=0.25, end=4.0, value=1.0, step=0.25)
 offset = Slider(title="Offset", start=-1.0, end=1.0, value=0.0, step=0.05)

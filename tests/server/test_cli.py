@@ -339,3 +339,30 @@ def test_websockets_run_with_tcp_nodelay(live_server: Any) -> None:
         return int(srv.call(nodelay))
 
     assert run(main()) == 1
+
+
+def test_sigterm_stops_even_when_a_callback_hangs(tmp_path: Path) -> None:
+    script = tmp_path / "hang.py"
+    script.write_text(
+        "import time\nfrom docsync.document import curdoc\nfrom docsync.models import Div\n"
+        "curdoc().add_root(Div(text='x', name='div'))\n"
+        "curdoc().add_timeout_callback(lambda: time.sleep(3600), 200)\n"
+    )
+    s = Serve(str(script))
+    try:
+        port = int(re.search(r":(\d+)/", s.urls[0]).group(1))  # type: ignore[union-attr]
+
+        async def main() -> None:
+            c = await Client.connect(f"ws://127.0.0.1:{port}/hang/ws")
+            await c.send("hello", payload={"client_id": "c", "resume": None, "push": None})
+            await c.recv()
+            await __import__("asyncio").sleep(0.5)  # the callback is sleeping now
+
+        run(main())
+        t0 = time.monotonic()
+        s.proc.send_signal(signal.SIGTERM)
+        assert s.proc.wait(30) == 0
+        assert time.monotonic() - t0 < 25
+        assert "still running" in s.output
+    finally:
+        s.stop(signal.SIGKILL)
