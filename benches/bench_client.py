@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "python"))
 def start_server() -> tuple[subprocess.Popen[str], str]:
     cmd = [
         sys.executable, "-c", "import sys; from docsync.command import main; main(sys.argv[1:])",
-        "serve", "--address", "127.0.0.1", "--port", "0", "--log-level", "warning",
+        "serve", "--address", "127.0.0.1", "--port", "0",
     ]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
