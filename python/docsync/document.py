@@ -30,7 +30,7 @@ import numpy as np
 
 from docsync import _core
 from docsync.errors import ColumnError
-from docsync.model import DocumentOwnershipError, Model, _arity, _matches, _selector, model_class
+from docsync.model import DocumentOwnershipError, Model, _arity, _matches, _selector, model_class, values_equal
 from docsync.properties import MISSING
 
 if TYPE_CHECKING:
@@ -637,7 +637,8 @@ class Document:
                         prop = m._props[ch.prop]
                         old = ch.old if prop.plain else prop.from_engine(ch.old, self)
                         new = ch.new if prop.plain else prop.from_engine(ch.new, self)
-                        m._fire_change(ch.prop, old, new)
+                        if not values_equal(old, new):
+                            m._fire_change(ch.prop, old, new)
                 elif kind in ("data", "stream", "patch"):
                     m = self._models.get(ch.id)
                     if m is not None and m._callbacks.get(ch.prop):

@@ -239,7 +239,7 @@ class Model(metaclass=MetaModel):
             # a detached model may refer to models of a document (a new renderer over an
             # existing source); it can then join only that document (checked on attach)
             values[name] = value
-            if cbs:
+            if cbs and not values_equal(old, value):
                 self._fire_change(name, old, value)
             return
         ev = value if prop.plain else prop.to_engine(value)
@@ -251,7 +251,10 @@ class Model(metaclass=MetaModel):
         if cbs:
             if not prop.plain:
                 old = prop.from_engine(old, doc)
-            self._fire_change(name, old, value)
+            # as in Bokeh, setting the current value again fires nothing (so two widgets
+            # that follow each other do not ping-pong forever)
+            if not values_equal(old, value):
+                self._fire_change(name, old, value)
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._props))
@@ -407,6 +410,26 @@ class Model(metaclass=MetaModel):
 
 
 # ---------------------------------------------------------------------------------------
+
+
+def values_equal(a: Any, b: Any) -> bool:
+    """Equality for change detection: numpy arrays by content, models by identity."""
+    if a is b:
+        return True
+    try:
+        import numpy as np
+
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+            return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(values_equal(a[k], b[k]) for k in a)
+        if type(a) is not type(b) and not (isinstance(a, (int, float)) and isinstance(b, (int, float))):
+            return False
+        return bool(a == b)
+    except Exception:
+        return False
 
 
 def collect_models(roots: Iterable[Model]) -> Iterator[Model]:

@@ -211,3 +211,30 @@ def test_a_new_model_may_refer_to_an_attached_one(doc):
     other = Document()
     with pytest.raises(DocumentOwnershipError):
         other.add_root(GlyphRenderer(data_source=src, glyph=Line()))
+
+
+def test_setting_the_same_value_fires_nothing(doc):
+    """Two sliders that follow each other settle instead of ping-ponging (Bokeh's rule)."""
+    a, b = Slider(value=1), Slider(value=1)
+    doc.add_root(Row(a, b))
+    calls = []
+
+    def follow(target):
+        def cb(attr, old, new):
+            calls.append(new)
+            target.value = new
+        return cb
+
+    a.on_change("value", follow(b))
+    b.on_change("value", follow(a))
+    a.value = 5
+    assert a.value == b.value == 5 and calls == [5, 5]
+    a.value = 5
+    assert calls == [5, 5]
+    p = Plot()
+    seen = []
+    p.on_change("background_fill_color", lambda *args: seen.append(args))
+    p.background_fill_color = "#ffffff"  # the default: no change
+    p.background_fill_color = (1, 2, 3)
+    p.background_fill_color = (1, 2, 3)
+    assert len(seen) == 1
