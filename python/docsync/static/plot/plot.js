@@ -3,9 +3,20 @@
 // overlay. Child models are not separate views: the plot listens to every model it
 // draws and redraws at most once per animation frame, only when something changed.
 //
-// Test hooks: `el.__docsync_view` (also on the canvas) is this view; see `dataToScreen`,
-// `screenToData`, `frame`, `drawCount`, `stats`. Hidden elements with data-model-id /
-// data-model-type list the models drawn on the canvas (renderers, glyphs, axes, ...).
+// Hooks for tests and tools (stable):
+//   el.__docsync_view (also canvas.__docsync_view) — this view, with
+//     dataToScreen(x, y) → {x, y}   CSS px relative to the canvas (factors accepted for x/y)
+//     screenToData(sx, sy) → {x, y}
+//     pixelAt(sx, sy) → [r, g, b, a] of the canvas at a CSS px position
+//     frame {left, top, width, height}, ranges {x: [start, end], y: [start, end]}
+//     drawCount, nextFrame() (a promise resolved after the next draw),
+//     stats {lastDrawMs, phases, renderers: {id: {rows, drawn, ms, ...}}}, legendBoxes
+//   el.dataset.drawCount — the number of draws so far
+//   hidden <div data-model-id data-model-type> per model drawn on the canvas (renderers carry
+//     data-glyph-type, data-glyph-id, data-source-id, data-rows), inside .docsync-plot-models
+//   toolbar buttons: button.docsync-plot-tool[data-tool=PanTool|…][data-model-id], class
+//     "active" and aria-pressed for active tools; tooltip: .docsync-plot-tooltip
+//     (data-index, data-renderer-id); box-zoom overlay: .docsync-plot-boxzoom
 
 import { View, registerView } from "../views.js";
 import { cssColor } from "./colors.js";
