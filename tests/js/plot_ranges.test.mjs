@@ -114,3 +114,21 @@ test("one state per range model (linked plots)", () => {
   const m = new FakeModel("Range1d", { start: 0, end: 1 });
   assert.equal(rangeState(m), rangeState(m));
 });
+
+test("a DataRange1d value from the server shows until the data changes (no frozen tabs)", () => {
+  const m = new FakeModel("DataRange1d", { start: null, end: null, range_padding: 0 });
+  const st = rangeState(m);
+  const v = {};
+  st.contribute(v, 0, 10, 1);
+  st.updateAuto();
+  m.props.start = 3; // another tab's write-back, or Python
+  m.props.end = 7;
+  st.modelChanged("start");
+  st.modelChanged("end");
+  st.contribute(v, 0, 10, 1); // same data: the value stays
+  assert.equal(st.updateAuto(), false);
+  assert.deepEqual([st.start, st.end], [3, 7]);
+  st.contribute(v, 0, 20, 1); // new rows: follow the data again
+  assert.equal(st.updateAuto(), true);
+  assert.deepEqual([st.start, st.end], [0, 20]);
+});

@@ -91,9 +91,17 @@ export class RangeState {
     const v = finiteOrNull(prop(this.model, name, null));
     if (this.written[name] !== undefined && v === this.written[name]) return false; // our own write
     if (this.isData) {
-      this.explicit[name] = v;
-      if (v !== null) this[name] = v;
-      else if (this.userSet) this.userSet = false;
+      // As in BokehJS, only the initial start/end of a DataRange1d are fixed; a later value
+      // from the server (Python, or another tab of the session writing back its own
+      // computed range) is shown until the data changes, then the range follows the data
+      // again. (Treating it as fixed would freeze every other tab of a shared session.)
+      if (v === null) {
+        this.explicit[name] = null;
+        this.remoteHold = false;
+      } else {
+        this[name] = v;
+        this.remoteHold = true;
+      }
     } else {
       this[name] = v ?? this[name];
     }
@@ -102,7 +110,9 @@ export class RangeState {
 
   /** Record the data bounds contributed by one view (DataRange1d). */
   contribute(view, lo, hi, posLo) {
-    this.contrib.set(view, { lo, hi, posLo });
+    const prev = this.contrib.get(view);
+    if (prev && (prev.lo !== lo || prev.hi !== hi || prev.posLo !== posLo)) this.remoteHold = false;
+    if (!prev || prev.lo !== lo || prev.hi !== hi || prev.posLo !== posLo) this.contrib.set(view, { lo, hi, posLo });
   }
 
   forget(view) {
@@ -112,7 +122,7 @@ export class RangeState {
 
   /** Recompute a DataRange1d from the contributions; true when start/end changed. */
   updateAuto(log = false) {
-    if (!this.isData || this.userSet) return false;
+    if (!this.isData || this.userSet || this.remoteHold) return false;
     if (this.explicit.start !== null && this.explicit.end !== null) return false;
     let lo = Infinity, hi = -Infinity, posLo = Infinity;
     for (const c of this.contrib.values()) {
@@ -173,6 +183,7 @@ export class RangeState {
   }
 
   reset() {
+    this.remoteHold = false;
     if (this.isFactor) {
       this.loadFromModel();
     } else if (this.isData) {
