@@ -298,3 +298,19 @@ def test_quickstart_json_command_prints_the_document(tmp_path: Path) -> None:
     assert snapshot["title"] == "hello"
     types = {m["type"] for m in snapshot["models"]}
     assert {"Column", "Slider", "Plot", "Line", "ColumnDataSource"} <= types
+
+
+def test_server_md_names_real_metrics(tmp_path: Path) -> None:
+    """Every metric named in server.md is on a running server's /metrics page."""
+    import urllib.request
+
+    named = set(re.findall(r"`(docsync_[a-z_]+)", (DOCS / "server.md").read_text()))
+    assert len(named) >= 10
+    (tmp_path / "empty.py").write_text("from docsync.plotting import curdoc\ncurdoc().title = 'empty'\n")
+    server = Server("empty.py", tmp_path)
+    try:
+        text = urllib.request.urlopen(server.base + "/metrics", timeout=10).read().decode()
+    finally:
+        server.stop()
+    exposed = set(re.findall(r"^# TYPE (docsync_[a-z_]+) ", text, re.M))
+    assert named <= exposed, f"server.md names metrics the server does not expose: {sorted(named - exposed)}"
