@@ -314,3 +314,13 @@ def test_server_md_names_real_metrics(tmp_path: Path) -> None:
         server.stop()
     exposed = set(re.findall(r"^# TYPE (docsync_[a-z_]+) ", text, re.M))
     assert named <= exposed, f"server.md names metrics the server does not expose: {sorted(named - exposed)}"
+
+
+def test_server_md_documents_every_serve_option() -> None:
+    """server.md's option table and `docsync serve --help` list the same options."""
+    proc = subprocess.run([sys.executable, "-m", "docsync", "serve", "--help"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    cli = set(re.findall(r"(--[a-z][a-z-]+)", proc.stdout)) - {"--help"}
+    table = set(re.findall(r"^\| `(--[a-z][a-z-]+)", (DOCS / "server.md").read_text(), re.M))
+    assert cli == table, f"undocumented: {sorted(cli - table)}; not an option: {sorted(table - cli)}"
