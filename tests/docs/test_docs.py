@@ -324,3 +324,17 @@ def test_server_md_documents_every_serve_option() -> None:
     cli = set(re.findall(r"(--[a-z][a-z-]+)", proc.stdout)) - {"--help"}
     table = set(re.findall(r"^\| `(--[a-z][a-z-]+)", (DOCS / "server.md").read_text(), re.M))
     assert cli == table, f"undocumented: {sorted(cli - table)}; not an option: {sorted(table - cli)}"
+
+
+def test_server_md_defaults_match_the_cli() -> None:
+    from docsync.command import build_parser
+
+    defaults = vars(build_parser().parse_args(["serve"]))
+    rows = re.findall(r"^\| `--([a-z-]+)[^`]*` \| `([^`]+)`", (DOCS / "server.md").read_text(), re.M)
+    checked = 0
+    for option, documented in rows:
+        actual = defaults[option.replace("-", "_")]
+        if isinstance(actual, (int, str)) and not isinstance(actual, bool):
+            assert documented == str(actual), f"--{option}: server.md says {documented}, the CLI uses {actual}"
+            checked += 1
+    assert checked >= 8
