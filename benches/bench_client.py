@@ -1,6 +1,7 @@
-"""Python client round trip: a change made by one client → server → a second client.
+"""Python client round trip: a change made by one client → server → a second client;
+and the seed's 50 ms periodic update seen by 1 and 20 watching clients.
 
-    .venv/bin/python benches/bench_client.py [--changes 1000] [--url http://127.0.0.1:5006/]
+    .venv/bin/python benches/bench_client.py [--changes 1000] [--watchers 1,20] [--url URL]
 
 Without ``--url`` a ``docsync serve`` subprocess is started on 127.0.0.1 (port 0). Client A
 pushes a document holding a Slider; client B pulls the same session. Each of the
@@ -109,28 +110,116 @@ def round_trip(url: str, changes: int, warmup: int = 50) -> dict[str, Any]:
     }
 
 
+def periodic_updates(url: str, watchers: int, updates: int = 100, period_ms: int = 50) -> dict[str, Any]:
+    """The seed's animated example: a 50 ms periodic callback in the pushing process sets
+    a line's ``y`` (80 floats) and ``line_alpha``; ``watchers`` pull clients (in this
+    process) each time when the change reaches them."""
+    import numpy as np
+
+    from docsync.client import pull_session, push_session
+    from docsync.document import Document
+    from docsync.plotting import figure
+
+    x = np.linspace(0, 4 * np.pi, 80)
+    y = np.sin(x)
+    doc = Document()
+    p = figure()
+    r2 = p.line(x, y, color="navy", line_width=4)
+    doc.add_root(p)
+    a = push_session(doc, url=url)
+    sent: dict[float, float] = {}
+    latencies: list[float] = []
+    lock = threading.Lock()
+    done = threading.Event()
+    counts = [0] * watchers
+    step = [0]
+
+    def update() -> None:
+        i = step[0]
+        if i >= updates:
+            return
+        step[0] += 1
+        alpha = round(0.2 + 0.8 * i / updates, 6)
+        sent[alpha] = time.perf_counter()
+        r2.data_source.data["y"] = y * (1 - i / updates)
+        r2.glyph.line_alpha = alpha
+
+    sessions = []
+    for w in range(watchers):
+        s = pull_session(a.id, url=url)
+        sessions.append(s)
+        line = s.document.get_model_by_id(r2.glyph.id)
+
+        def on_alpha(attr: str, old: Any, new: Any, w: int = w) -> None:
+            t = time.perf_counter()
+            with lock:
+                t0 = sent.get(round(new, 6))
+                if t0 is not None:
+                    latencies.append((t - t0) * 1000.0)
+                counts[w] += 1
+                if all(c >= updates for c in counts):
+                    done.set()
+
+        line.on_change("line_alpha", on_alpha)
+    try:
+        doc.add_periodic_callback(update, period_ms)
+        if not done.wait(updates * period_ms / 1000.0 * 4 + 30):
+            raise SystemExit(f"periodic updates did not all arrive: {counts} of {updates}")
+        for s in sessions:
+            s.force_roundtrip()
+    finally:
+        for s in sessions:
+            s.close()
+        a.close()
+    ok = len(latencies) == updates * watchers and all(c == updates for c in counts)
+    return {
+        "bench": "client_periodic_50ms",
+        "system": "docsync",
+        "watchers": watchers,
+        "updates": updates,
+        "median_ms": statistics.median(latencies),
+        "p99_ms": percentile(latencies, 99),
+        "max_ms": max(latencies),
+        "correct": ok,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--url", default=None, help="an already running server (default: start one)")
+    parser.add_argument(
+        "--watchers", default="1,20", help="periodic-update runs: numbers of watching clients ('' to skip)"
+    )
     args = parser.parse_args()
     proc = None
     url = args.url
     if url is None:
         proc, url = start_server()
+    results = []
     try:
-        r = round_trip(url, args.changes)
+        results.append(round_trip(url, args.changes))
+        for n in [int(w) for w in args.watchers.split(",") if w.strip()]:
+            results.append(periodic_updates(url, n))
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(10)
-    print(
-        f"docsync client round trip over {r['changes']} changes: median {r['median_ms']:.2f} ms, "
-        f"p90 {r['p90_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.2f} ms "
-        f"({'every change arrived once, in order' if r['correct'] else 'WRONG: changes lost or repeated'})"
-    )
-    print(json.dumps(r))
-    if not r["correct"]:
+    for r in results:
+        verdict = "every change arrived once, in order" if r["correct"] else "WRONG: changes lost or repeated"
+        if r["bench"] == "client_round_trip":
+            print(
+                f"docsync client round trip over {r['changes']} changes: median {r['median_ms']:.2f} ms, "
+                f"p90 {r['p90_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.2f} ms ({verdict})"
+            )
+        else:
+            print(
+                f"docsync 50 ms periodic update, {r['watchers']} watching client(s), {r['updates']} updates: "
+                f"latency median {r['median_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.2f} ms ({verdict})"
+            )
+    for r in results:
+        print(json.dumps(r))
+    if not all(r["correct"] for r in results):
         sys.exit(1)
 
 

@@ -297,7 +297,7 @@ class ClientSession:
         self._drained.set()
         self._state = "connecting"
         self._worker = DocumentThread(
-            f"docsync-client-doc-{self._id[:8]}", after_each=self._flush_local, idle=self._flush_local
+            f"docsync-client-doc-{self._id[:8]}", after_each=self._flush_local, idle=self._idle_flush
         )
         try:
             if self._document is None:
@@ -692,6 +692,19 @@ class ClientSession:
                     pass
         # the diff above is the server's state, not a local change
         self._document._flush()
+
+    def _idle_flush(self) -> None:
+        """Every few ms when idle: pick up changes made by other threads (a cheap engine
+        check first, so idle sessions cost next to nothing)."""
+        doc = self._document
+        if doc is None:
+            return
+        try:
+            pending = _engine_document(doc).has_pending()
+        except TypeError:
+            pending = True
+        if pending:
+            self._flush_local()
 
     def _flush_local(self) -> None:
         """Send the local changes since the last flush as one client patch."""
