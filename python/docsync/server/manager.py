@@ -47,20 +47,25 @@ class AppSessions:
         self.log_max_bytes = log_max_bytes
 
     # ------------------------------------------------------------------ hooks
-    async def run_hook(self, name: str, arg: Any, session: ServerSession | None = None) -> None:
+    async def run_hook(
+        self, name: str, arg: Any, session: ServerSession | None = None, timeout: float | None = None
+    ) -> None:
         fn: Callable[..., Any] | None = self.app.hooks.get(name)
         if fn is None:
             return
         try:
             if inspect.iscoroutinefunction(fn):
-                await fn(arg)
+                await asyncio.wait_for(fn(arg), timeout)
                 return
             if session is not None and not session.queue._closed:
-                result = await session.queue.run(lambda: fn(arg))
+                job = session.queue.run(lambda: fn(arg))
             else:
-                result = await asyncio.wrap_future(default_pool().submit(fn, arg))
+                job = asyncio.wrap_future(default_pool().submit(fn, arg))
+            result = await asyncio.wait_for(job, timeout)
             if inspect.isawaitable(result):
-                await result
+                await asyncio.wait_for(result, timeout)
+        except asyncio.TimeoutError:
+            log.warning("%s of app %s did not finish within %g s", name, self.app.name or "/", timeout)
         except Exception:
             log.exception("error in %s of app %s", name, self.app.name or "/")
 
@@ -122,7 +127,10 @@ class AppSessions:
         log.debug("session %s of app %s created in %.1f ms", session_id, self.app.name or "/", (time.perf_counter() - t0) * 1e3)
         return session
 
-    async def destroy(self, session: ServerSession) -> None:
+    async def destroy(self, session: ServerSession, timeout: float = 10.0) -> None:
+        """Close its connections, run ``on_session_destroyed``, release the document,
+        callbacks and module. A session whose callback hangs is released anyway after
+        ``timeout`` seconds (the stuck thread keeps only what it holds)."""
         if self.sessions.get(session.id) is session:
             del self.sessions[session.id]
         if session.destroyed:
@@ -132,10 +140,13 @@ class AppSessions:
             conn.close(1001, "session destroyed")
         ctx = session.context
         ctx.destroyed = True
-        await self.run_hook("on_session_destroyed", ctx, session)
+        await self.run_hook("on_session_destroyed", ctx, session, timeout)
         session.queue.close()
         try:
-            await session.queue.run(session.release)
+            await asyncio.wait_for(session.queue.run(session.release), timeout)
+        except asyncio.TimeoutError:
+            log.warning("session %s: a callback is still running after %g s; releasing it anyway", session.id, timeout)
+            session.release()
         except RuntimeError:
             session.release()
         self.metrics.inc("docsync_sessions_destroyed_total", app=self.app.name)
@@ -154,6 +165,5 @@ class AppSessions:
             gc.collect()  # sessions hold cycles (document <-> models <-> callbacks)
         return count
 
-    async def destroy_all(self) -> None:
-        for s in list(self.sessions.values()):
-            await self.destroy(s)
+    async def destroy_all(self, timeout: float = 5.0) -> None:
+        await asyncio.gather(*(self.destroy(s, timeout) for s in list(self.sessions.values())))

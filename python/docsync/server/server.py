@@ -282,7 +282,7 @@ class Server:
         for s in self.sessions.values():
             await s.destroy_all()
         for s in self.sessions.values():
-            await s.server_unloaded()
+            await s.run_hook("on_server_unloaded", s.server_context, timeout=10.0)
         if self.http_server is not None:
             try:
                 await asyncio.wait_for(self.http_server.close_all_connections(), 2.0)

@@ -552,10 +552,9 @@ class ServerSession:
                 mod.__dict__.clear()
         with contextlib.suppress(Exception):
             setattr(self.document, "session_context", None)
-        with contextlib.suppress(Exception):
-            fn = getattr(self.document, "_attach_scheduler", None)
-            if fn is not None:
-                fn(None)  # the Document forgets this session's scheduler
+        # Not Document._attach_scheduler(None): release() may run on the I/O loop while a
+        # stuck callback holds the document's lock. The closed scheduler ignores the
+        # document's calls, and the garbage collector takes the cycle.
         self.document = None
         self.handle = DocumentHandle(None)
         self._client_applied.clear()
