@@ -7,7 +7,7 @@ import gc
 import inspect
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from tornado.ioloop import IOLoop
 
@@ -57,6 +57,7 @@ class AppSessions:
             if inspect.iscoroutinefunction(fn):
                 await asyncio.wait_for(fn(arg), timeout)
                 return
+            job: Awaitable[Any]
             if session is not None and not session.queue._closed:
                 job = session.queue.run(lambda: fn(arg))
             else:
