@@ -123,7 +123,7 @@ fn store(theme: &Theme, model: &mut Model, prop: &PropSchema, value: Value) -> V
     old.unwrap_or_else(|| default.clone())
 }
 
-fn columns_of<'a>(theme: &Theme, model: &'a Model, prop: &PropSchema) -> Result<ColumnData> {
+fn columns_of(theme: &Theme, model: &Model, prop: &PropSchema) -> Result<ColumnData> {
     if !prop.spec.is_columns() {
         return Err(Error::Validation(format!(
             "{}.{} is not a columns property (its type is {})",
@@ -166,7 +166,7 @@ fn recorded_rows(c: &ColumnData, given: ColumnMap) -> ColumnMap {
             let typed = c.column(&name).is_some_and(|col| col.is_typed());
             let v = match (typed, c.get(&name)) {
                 (true, Some(Value::Array(mut a))) if a.len() >= keep => {
-                    let row_bytes = if a.len() == 0 { 0 } else { a.data.len() / a.len() };
+                    let row_bytes = if a.is_empty() { 0 } else { a.data.len() / a.len() };
                     a.data = a.data.slice((a.len() - keep) * row_bytes, a.data.len());
                     a.shape[0] = keep;
                     Value::Array(a)
@@ -408,7 +408,7 @@ impl Document {
             // `source.data = new`: send only what changed; rows appended at the end
             // travel as a stream (O(new rows) on the wire and in every browser).
             match model.props.get(prop).and_then(|v| if let Value::Columns(old) = v { Some(old) } else { None }) {
-                Some(old) if old.len() > 0 => match crate::diff::diff_columns(&key, prop, old, c) {
+                Some(old) if !old.is_empty() => match crate::diff::diff_columns(&key, prop, old, c) {
                     Event::Data { columns, replace: false, .. } if columns.is_empty() => None,
                     e => Some(e),
                 },

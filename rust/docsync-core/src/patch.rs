@@ -160,6 +160,9 @@ pub trait FlushState {
 
 type Slot = usize;
 
+/// A model's type and non-default props.
+type ModelState = (Arc<str>, IndexMap<String, Value>);
+
 /// Coalesces the events recorded since the last flush into the events of one patch.
 ///
 /// Rules (numbered as in `docs/protocol.md`):
@@ -214,7 +217,7 @@ pub fn coalesce(mut events: Vec<Event>, state: &dyn FlushState) -> Vec<Event> {
             _ => {}
         }
     }
-    let mut exists_at_end: HashMap<Arc<str>, Option<(Arc<str>, IndexMap<String, Value>)>> = HashMap::new();
+    let mut exists_at_end: HashMap<Arc<str>, Option<ModelState>> = HashMap::new();
     let current = |id: &Arc<str>| -> bool { state.current_exists(id) };
 
     let mut out: Vec<Option<Event>> = Vec::with_capacity(events.len());
@@ -408,7 +411,7 @@ pub(crate) fn trim_rows(columns: &mut ColumnMap, keep: usize) {
     for v in columns.values_mut() {
         match v {
             Value::Array(a) if a.len() > keep => {
-                let row_bytes = if a.len() == 0 { 0 } else { a.data.len() / a.len() };
+                let row_bytes = if a.is_empty() { 0 } else { a.data.len() / a.len() };
                 let start = (a.len() - keep) * row_bytes;
                 a.data = a.data.slice(start, a.data.len());
                 a.shape[0] = keep;
