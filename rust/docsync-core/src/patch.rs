@@ -371,7 +371,9 @@ fn merge_into(prev: &mut Event, next: &Event, prev_slot: Slot, chunks: &mut Hash
 fn concatenable(a: &ColumnMap, b: &ColumnMap, _gathered: Option<&Vec<ColumnMap>>) -> bool {
     a.len() == b.len()
         && a.iter().all(|(name, av)| match (av, b.get(name)) {
-            (Value::Array(x), Some(Value::Array(y))) => x.dtype == y.dtype && x.shape[1..] == y.shape[1..],
+            (Value::Array(x), Some(Value::Array(y))) => {
+                x.dtype == y.dtype && !x.shape.is_empty() && !y.shape.is_empty() && x.shape[1..] == y.shape[1..]
+            }
             (Value::List(_), Some(Value::List(_))) => true,
             _ => false,
         })
