@@ -426,3 +426,25 @@ def test_pull_and_push_of_the_seed_api(server: Server) -> None:
         other, _ = _doc_with_slider()
         with pytest.raises(ValueError, match="push_session"):
             a.push(other)
+
+
+def test_sync_calls_from_a_callback_do_not_deadlock(server: Server) -> None:
+    doc, slider = _doc_with_slider(0.0)
+    done: list[str] = []
+    with push_session(doc, url=server.root) as a, pull_session(a.id, url=server.root) as b:
+
+        def cb() -> None:
+            slider.value = 5.0
+            a.force_roundtrip()  # from the session's own thread
+            a.flush()
+            done.append("ok")
+
+        doc.add_next_tick_callback(cb)
+        wait_for(lambda: done, 10, "the callback")
+        b.force_roundtrip()
+        assert b.document.select_one({"name": "s"}).value == 5.0
+    # closed: the document is detached, its callbacks no longer run here
+    ran: list[int] = []
+    doc.add_periodic_callback(lambda: ran.append(1), 10)
+    time.sleep(0.1)  # nothing may happen: give it the chance
+    assert ran == []

@@ -58,6 +58,7 @@ class DocumentThread:
         self._timers: list[tuple[float, int, Timer]] = []
         self._counter = itertools.count()
         self._stopped = False
+        self._drain = False
         self._after_each = after_each
         self._idle = idle
         self._idle_interval = idle_interval
@@ -100,9 +101,12 @@ class DocumentThread:
             if self._timers[0][2] is timer:
                 self._cv.notify()
 
-    def stop(self, wait: bool = True, timeout: float = 5.0) -> None:
+    def stop(self, wait: bool = True, timeout: float = 5.0, drain: bool = False) -> None:
+        """Stop the thread; with ``drain`` the jobs already submitted run first (timers
+        never do)."""
         with self._cv:
             self._stopped = True
+            self._drain = drain
             self._cv.notify()
         if wait and not self.in_thread():
             self._thread.join(timeout)
@@ -111,6 +115,8 @@ class DocumentThread:
         """Wait for the next job or due timer; None when stopped (or on idle)."""
         with self._cv:
             while True:
+                if self._stopped and self._drain and self._jobs:
+                    return self._jobs.popleft()
                 if self._stopped:
                     # fail whatever still waits for a result
                     for _, fut in self._jobs:

@@ -520,6 +520,15 @@ class ClientSession:
             return None
 
     async def _read_loop(self) -> None:
+        try:
+            await self._read_messages()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a bug or an unexpected transport error: end clearly
+            log.exception("docsync client: the connection loop of session %s failed", self._id)
+            await self._fail(ConnectionRefusedByServer(f"the connection to {self._app_url} failed: {e!r}"))
+
+    async def _read_messages(self) -> None:
         while True:
             ws = self._ws
             if ws is None:
@@ -690,8 +699,6 @@ class ClientSession:
                         self._document._apply_patch(_core.Patch.from_events(events), client=False)
                 except DocsyncError:
                     pass
-        # the diff above is the server's state, not a local change
-        self._document._flush()
 
     def _idle_flush(self) -> None:
         """Every few ms when idle: pick up changes made by other threads (a cheap engine
@@ -814,7 +821,7 @@ class ClientSession:
         if worker is not None:
             if doc is not None and hasattr(doc, "_attach_scheduler"):
                 worker.submit(lambda: self._detach(doc))
-            worker.stop(wait=False)
+            worker.stop(wait=False, drain=True)  # runs the detach (and queued jobs) first
         task = self._read_task
         if task is not None and task is not asyncio.current_task():
             task.cancel()
@@ -868,16 +875,18 @@ class ClientSession:
         """The server's ``{"version", "protocol", "session_id"}``."""
         return dict(await self._request("info", timeout))
 
-    async def flush_async(self) -> None:
+    async def flush_async(self, _from_worker: bool = False) -> None:
         """Send the local changes made so far (from any thread) now."""
         self._check_open()
-        # flushing inside the job queues the send before this coroutine resumes
-        await self._on_worker(self._flush_local)
+        if not _from_worker:  # (from a callback, the sync wrapper flushed already)
+            # flushing inside the job queues the send before this coroutine resumes
+            await self._on_worker(self._flush_local)
 
-    async def force_roundtrip_async(self, timeout: float = 10.0) -> None:
+    async def force_roundtrip_async(self, timeout: float = 10.0, _from_worker: bool = False) -> None:
         """Return once every local change made so far has been applied by the server and
-        every server change sent before that has been applied locally."""
-        await self.flush_async()
+        every server change sent before that has been applied locally (from a callback of
+        this session: received, to be applied after the callback)."""
+        await self.flush_async(_from_worker)
         assert self._drained is not None
         try:
             await asyncio.wait_for(self._drained.wait(), timeout)
@@ -887,7 +896,8 @@ class ClientSession:
             ) from None
         self._check_open()
         await self._request("ping", timeout)
-        await self._on_worker(lambda: None)  # patches received before the pong are applied
+        if not _from_worker:
+            await self._on_worker(lambda: None)  # patches received before the pong are applied
         self._check_open()
 
     async def loop_until_closed_async(self) -> None:
@@ -911,7 +921,7 @@ class ClientSession:
         self._state = "closed"
         await self._shutdown()
 
-    async def pull_async(self, timeout: float = 10.0) -> None:
+    async def pull_async(self, timeout: float = 10.0, _from_worker: bool = False) -> None:
         """Fetch the server's whole document again and bring the local one to it (as a
         diff: unchanged model objects and their callbacks stay)."""
         self._check_open()
@@ -923,9 +933,10 @@ class ClientSession:
             if time.monotonic() > deadline:
                 raise ConnectionRefusedByServer(f"no snapshot from {self._app_url} within {timeout:g} s")
             await asyncio.sleep(0.01)
-        await self._on_worker(lambda: None)  # the snapshot is applied
+        if not _from_worker:
+            await self._on_worker(lambda: None)  # the snapshot is applied
 
-    async def push_async(self, document: Any = None, timeout: float = 10.0) -> None:
+    async def push_async(self, document: Any = None, timeout: float = 10.0, _from_worker: bool = False) -> None:
         """The seed's ``push()``: changes already travel as they happen, so this only makes
         sure they all reached the server."""
         if document is not None and document is not self._document:
@@ -933,7 +944,7 @@ class ClientSession:
                 "this session syncs another document; open a session for this one with "
                 "push_session(document)"
             )
-        await self.force_roundtrip_async(timeout)
+        await self.force_roundtrip_async(timeout, _from_worker)
 
     async def __aenter__(self) -> "ClientSession":
         return self
@@ -947,6 +958,14 @@ class ClientSession:
         assert self._loop is not None
         return run_sync(coro, self._loop, timeout, what)
 
+    def _in_worker(self) -> bool:
+        """Called from one of this session's callbacks (its document thread)? Then flush
+        here: waiting for the document thread would wait for ourselves."""
+        if self._worker is not None and self._worker.in_thread():
+            self._flush_local()
+            return True
+        return False
+
     def request_server_info(self, timeout: float = 10.0) -> dict[str, Any]:
         """The server's ``{"version", "protocol", "session_id"}``."""
         return self._sync(self.request_server_info_async(timeout), "request_server_info()")  # type: ignore[no-any-return]
@@ -954,19 +973,19 @@ class ClientSession:
     def flush(self) -> None:
         """Send the local changes made so far now (they are also sent within a few
         milliseconds on their own)."""
-        self._sync(self.flush_async(), "flush()")
+        self._sync(self.flush_async(self._in_worker()), "flush()")
 
     def force_roundtrip(self, timeout: float = 10.0) -> None:
         """Block until local changes reached the server and its earlier changes are here."""
-        self._sync(self.force_roundtrip_async(timeout), "force_roundtrip()")
+        self._sync(self.force_roundtrip_async(timeout, self._in_worker()), "force_roundtrip()")
 
     def pull(self, timeout: float = 10.0) -> None:
         """Fetch the server's whole document again (see :meth:`pull_async`)."""
-        self._sync(self.pull_async(timeout), "pull()")
+        self._sync(self.pull_async(timeout, self._in_worker()), "pull()")
 
     def push(self, document: Any = None, timeout: float = 10.0) -> None:
         """Make sure every local change reached the server (see :meth:`push_async`)."""
-        self._sync(self.push_async(document, timeout), "push()")
+        self._sync(self.push_async(document, timeout, self._in_worker()), "push()")
 
     def close(self, why: str = "closed", timeout: float = 2.0) -> None:
         """Deliver pending local changes (waiting up to ``timeout`` s), then disconnect
