@@ -396,16 +396,19 @@ function stampPoints(ctx, rc, xs, ys, n, sp) {
     return c.last.nc;
   }
   rc.stats.shifted = false;
-  if (!c.acc || c.accW !== W || c.accH !== H) {
-    c.acc = new Float32Array(W * H * 4);
+  if (!c.count || c.accW !== W || c.accH !== H) {
     c.count = new Uint8Array(W * H);
     c.cells = new Int32Array(1024);
+    c.acc = null; // the 4-channel buffer only for multi-coloured sprites (allocated below)
     c.accW = W;
     c.accH = H;
     c.img = null;
   } else {
-    c.acc.fill(0);
     c.count.fill(0);
+  }
+  if (!sp.uniform) {
+    if (!c.acc) c.acc = new Float32Array(W * H * 4);
+    else c.acc.fill(0);
   }
   const acc = c.acc, count = c.count, offs = sp.offs, vals = sp.vals, m = offs.length >> 1;
   const ax = rc.xm.a * dpr, bx = rc.xm.b * dpr - ox, ay = rc.ym.a * dpr, by = rc.ym.b * dpr - oy;
