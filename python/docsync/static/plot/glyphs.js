@@ -591,8 +591,16 @@ function sizeInfo(rc, name, dflt) {
   const s = rc.get(name, dflt);
   const at = valueAt(s, dflt);
   let max = 0;
-  if (s.array) for (let i = 0; i < s.array.length; i++) max = Math.max(max, num(s.array[i], 0));
-  else max = num(s.value, dflt);
+  if (s.array) {
+    // the largest size/radius, once per data version (not per mouse move)
+    const key = `${name}|${rc.version}|${s.array.length}`;
+    if (rc.cache.sizeMaxKey === key) max = rc.cache.sizeMax;
+    else {
+      for (let i = 0; i < s.array.length; i++) max = Math.max(max, num(s.array[i], 0));
+      rc.cache.sizeMaxKey = key;
+      rc.cache.sizeMax = max;
+    }
+  } else max = num(s.value, dflt);
   return { at, max, spec: s };
 }
 
