@@ -60,29 +60,132 @@ impl Limits {
 // Encoding
 // ---------------------------------------------------------------------------------------
 
-/// Writes msgpack into a growing `Vec<u8>`.
-///
-/// Alignment of typed arrays is computed from the current length of the buffer, so the
-/// encoder must write the whole message from its first byte (which is how every message
-/// is built). Header methods (`write_map_header`, `write_list_header`) only write the
-/// header: the caller then writes exactly that many entries.
-#[derive(Debug, Default, Clone)]
-pub struct Encoder {
-    buf: Vec<u8>,
+/// Where an [`Encoder`] writes: a growing `Vec<u8>` (the default), a [`CountingSink`]
+/// (to learn the exact size of a message first) or a [`SliceSink`] (to write straight
+/// into memory allocated elsewhere, e.g. a Python `bytes` object, saving a copy).
+pub trait Sink {
+    /// Bytes written so far.
+    fn position(&self) -> usize;
+    fn put(&mut self, bytes: &[u8]);
+    fn put_byte(&mut self, b: u8) {
+        self.put(&[b]);
+    }
+    fn put_zeros(&mut self, n: usize) {
+        for _ in 0..n {
+            self.put_byte(0);
+        }
+    }
+    fn reserve(&mut self, _additional: usize) {}
 }
 
-impl Encoder {
+impl Sink for Vec<u8> {
+    fn position(&self) -> usize {
+        self.len()
+    }
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    fn put_byte(&mut self, b: u8) {
+        self.push(b);
+    }
+    fn put_zeros(&mut self, n: usize) {
+        self.resize(self.len() + n, 0);
+    }
+    fn reserve(&mut self, additional: usize) {
+        Vec::reserve(self, additional);
+    }
+}
+
+/// Counts bytes without writing them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CountingSink(pub usize);
+
+impl Sink for CountingSink {
+    fn position(&self) -> usize {
+        self.0
+    }
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+    fn put_byte(&mut self, _b: u8) {
+        self.0 += 1;
+    }
+    fn put_zeros(&mut self, n: usize) {
+        self.0 += n;
+    }
+}
+
+/// Writes into a fixed slice; writing past its end is recorded (see [`SliceSink::finish`])
+/// instead of panicking.
+#[derive(Debug)]
+pub struct SliceSink<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+    overflow: bool,
+}
+
+impl<'a> SliceSink<'a> {
+    pub fn new(buf: &'a mut [u8]) -> SliceSink<'a> {
+        SliceSink { buf, pos: 0, overflow: false }
+    }
+
+    /// # Errors
+    /// [`Error::Encode`] unless exactly the whole slice was written.
+    pub fn finish(self) -> Result<()> {
+        if self.overflow || self.pos != self.buf.len() {
+            return Err(Error::Encode(format!(
+                "encoded size mismatch: wrote {} of {} bytes{}",
+                self.pos,
+                self.buf.len(),
+                if self.overflow { " (overflow)" } else { "" }
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Sink for SliceSink<'_> {
+    fn position(&self) -> usize {
+        self.pos
+    }
+    fn put(&mut self, bytes: &[u8]) {
+        match self.buf.get_mut(self.pos..self.pos + bytes.len()) {
+            Some(dst) => dst.copy_from_slice(bytes),
+            None => self.overflow = true,
+        }
+        self.pos += bytes.len();
+    }
+    fn put_zeros(&mut self, n: usize) {
+        match self.buf.get_mut(self.pos..self.pos + n) {
+            Some(dst) => dst.fill(0),
+            None => self.overflow = true,
+        }
+        self.pos += n;
+    }
+}
+
+/// Writes msgpack into a [`Sink`] (by default a growing `Vec<u8>`).
+///
+/// Alignment of typed arrays is computed from the current position, so the encoder must
+/// write the whole message from its first byte (which is how every message is built).
+/// Header methods (`write_map_header`, `write_list_header`) only write the header: the
+/// caller then writes exactly that many entries.
+///
+/// Code that writes snapshots or patches can be generic over the sink
+/// (`fn write<S: Sink>(&self, enc: &mut Encoder<S>)`) to allow the two-pass
+/// [`encoded_len`] + [`SliceSink`] path that writes a large message exactly once.
+#[derive(Debug, Default, Clone)]
+pub struct Encoder<S: Sink = Vec<u8>> {
+    buf: S,
+}
+
+impl Encoder<Vec<u8>> {
     pub fn new() -> Encoder {
         Encoder { buf: Vec::new() }
     }
 
     pub fn with_capacity(capacity: usize) -> Encoder {
         Encoder { buf: Vec::with_capacity(capacity) }
-    }
-
-    /// Bytes written so far (the offset of the next byte in the message).
-    pub fn position(&self) -> usize {
-        self.buf.len()
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -92,6 +195,21 @@ impl Encoder {
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
     }
+}
+
+impl<S: Sink> Encoder<S> {
+    pub fn with_sink(sink: S) -> Encoder<S> {
+        Encoder { buf: sink }
+    }
+
+    pub fn into_sink(self) -> S {
+        self.buf
+    }
+
+    /// Bytes written so far (the offset of the next byte in the message).
+    pub fn position(&self) -> usize {
+        self.buf.position()
+    }
 
     /// Reserves room for `additional` more bytes.
     pub fn reserve(&mut self, additional: usize) {
@@ -99,11 +217,11 @@ impl Encoder {
     }
 
     pub fn write_nil(&mut self) {
-        self.buf.push(0xc0);
+        self.buf.put_byte(0xc0);
     }
 
     pub fn write_bool(&mut self, b: bool) {
-        self.buf.push(if b { 0xc3 } else { 0xc2 });
+        self.buf.put_byte(if b { 0xc3 } else { 0xc2 });
     }
 
     /// An integer in its smallest msgpack form.
@@ -112,39 +230,39 @@ impl Encoder {
         if v >= 0 {
             let u = v as u64;
             if u < 128 {
-                b.push(u as u8);
+                b.put_byte(u as u8);
             } else if u <= u8::MAX as u64 {
-                b.extend_from_slice(&[0xcc, u as u8]);
+                b.put(&[0xcc, u as u8]);
             } else if u <= u16::MAX as u64 {
-                b.push(0xcd);
-                b.extend_from_slice(&(u as u16).to_be_bytes());
+                b.put_byte(0xcd);
+                b.put(&(u as u16).to_be_bytes());
             } else if u <= u32::MAX as u64 {
-                b.push(0xce);
-                b.extend_from_slice(&(u as u32).to_be_bytes());
+                b.put_byte(0xce);
+                b.put(&(u as u32).to_be_bytes());
             } else {
-                b.push(0xcf);
-                b.extend_from_slice(&u.to_be_bytes());
+                b.put_byte(0xcf);
+                b.put(&u.to_be_bytes());
             }
         } else if v >= -32 {
-            b.push(v as i8 as u8);
+            b.put_byte(v as i8 as u8);
         } else if v >= i8::MIN as i64 {
-            b.extend_from_slice(&[0xd0, v as i8 as u8]);
+            b.put(&[0xd0, v as i8 as u8]);
         } else if v >= i16::MIN as i64 {
-            b.push(0xd1);
-            b.extend_from_slice(&(v as i16).to_be_bytes());
+            b.put_byte(0xd1);
+            b.put(&(v as i16).to_be_bytes());
         } else if v >= i32::MIN as i64 {
-            b.push(0xd2);
-            b.extend_from_slice(&(v as i32).to_be_bytes());
+            b.put_byte(0xd2);
+            b.put(&(v as i32).to_be_bytes());
         } else {
-            b.push(0xd3);
-            b.extend_from_slice(&v.to_be_bytes());
+            b.put_byte(0xd3);
+            b.put(&v.to_be_bytes());
         }
     }
 
     /// A float, always as float 64 (so NaN payloads, ±inf and -0.0 survive).
     pub fn write_f64(&mut self, v: f64) {
-        self.buf.push(0xcb);
-        self.buf.extend_from_slice(&v.to_bits().to_be_bytes());
+        self.buf.put_byte(0xcb);
+        self.buf.put(&v.to_bits().to_be_bytes());
     }
 
     /// # Errors
@@ -152,17 +270,17 @@ impl Encoder {
     pub fn write_str(&mut self, s: &str) -> Result<()> {
         let n = s.len();
         if n < 32 {
-            self.buf.push(0xa0 | n as u8);
+            self.buf.put_byte(0xa0 | n as u8);
         } else if n <= u8::MAX as usize {
-            self.buf.extend_from_slice(&[0xd9, n as u8]);
+            self.buf.put(&[0xd9, n as u8]);
         } else if n <= u16::MAX as usize {
-            self.buf.push(0xda);
-            self.buf.extend_from_slice(&(n as u16).to_be_bytes());
+            self.buf.put_byte(0xda);
+            self.buf.put(&(n as u16).to_be_bytes());
         } else {
-            self.buf.push(0xdb);
-            self.buf.extend_from_slice(&len_u32(n, "string")?.to_be_bytes());
+            self.buf.put_byte(0xdb);
+            self.buf.put(&len_u32(n, "string")?.to_be_bytes());
         }
-        self.buf.extend_from_slice(s.as_bytes());
+        self.buf.put(s.as_bytes());
         Ok(())
     }
 
@@ -171,15 +289,15 @@ impl Encoder {
     pub fn write_bin(&mut self, bytes: &[u8]) -> Result<()> {
         let n = bytes.len();
         if n <= u8::MAX as usize {
-            self.buf.extend_from_slice(&[0xc4, n as u8]);
+            self.buf.put(&[0xc4, n as u8]);
         } else if n <= u16::MAX as usize {
-            self.buf.push(0xc5);
-            self.buf.extend_from_slice(&(n as u16).to_be_bytes());
+            self.buf.put_byte(0xc5);
+            self.buf.put(&(n as u16).to_be_bytes());
         } else {
-            self.buf.push(0xc6);
-            self.buf.extend_from_slice(&len_u32(n, "bytes value")?.to_be_bytes());
+            self.buf.put_byte(0xc6);
+            self.buf.put(&len_u32(n, "bytes value")?.to_be_bytes());
         }
-        self.buf.extend_from_slice(bytes);
+        self.buf.put(bytes);
         Ok(())
     }
 
@@ -189,13 +307,13 @@ impl Encoder {
     /// [`Error::Encode`] for more than `u32::MAX` items.
     pub fn write_list_header(&mut self, len: usize) -> Result<()> {
         if len < 16 {
-            self.buf.push(0x90 | len as u8);
+            self.buf.put_byte(0x90 | len as u8);
         } else if len <= u16::MAX as usize {
-            self.buf.push(0xdc);
-            self.buf.extend_from_slice(&(len as u16).to_be_bytes());
+            self.buf.put_byte(0xdc);
+            self.buf.put(&(len as u16).to_be_bytes());
         } else {
-            self.buf.push(0xdd);
-            self.buf.extend_from_slice(&len_u32(len, "list")?.to_be_bytes());
+            self.buf.put_byte(0xdd);
+            self.buf.put(&len_u32(len, "list")?.to_be_bytes());
         }
         Ok(())
     }
@@ -206,13 +324,13 @@ impl Encoder {
     /// [`Error::Encode`] for more than `u32::MAX` entries.
     pub fn write_map_header(&mut self, len: usize) -> Result<()> {
         if len < 16 {
-            self.buf.push(0x80 | len as u8);
+            self.buf.put_byte(0x80 | len as u8);
         } else if len <= u16::MAX as usize {
-            self.buf.push(0xde);
-            self.buf.extend_from_slice(&(len as u16).to_be_bytes());
+            self.buf.put_byte(0xde);
+            self.buf.put(&(len as u16).to_be_bytes());
         } else {
-            self.buf.push(0xdf);
-            self.buf.extend_from_slice(&len_u32(len, "map")?.to_be_bytes());
+            self.buf.put_byte(0xdf);
+            self.buf.put(&len_u32(len, "map")?.to_be_bytes());
         }
         Ok(())
     }
@@ -224,23 +342,23 @@ impl Encoder {
     pub fn write_ref(&mut self, id: &str) -> Result<()> {
         let n = id.len();
         match n {
-            1 => self.buf.push(0xd4),
-            2 => self.buf.push(0xd5),
-            4 => self.buf.push(0xd6),
-            8 => self.buf.push(0xd7),
-            16 => self.buf.push(0xd8),
-            _ if n <= u8::MAX as usize => self.buf.extend_from_slice(&[0xc7, n as u8]),
+            1 => self.buf.put_byte(0xd4),
+            2 => self.buf.put_byte(0xd5),
+            4 => self.buf.put_byte(0xd6),
+            8 => self.buf.put_byte(0xd7),
+            16 => self.buf.put_byte(0xd8),
+            _ if n <= u8::MAX as usize => self.buf.put(&[0xc7, n as u8]),
             _ if n <= u16::MAX as usize => {
-                self.buf.push(0xc8);
-                self.buf.extend_from_slice(&(n as u16).to_be_bytes());
+                self.buf.put_byte(0xc8);
+                self.buf.put(&(n as u16).to_be_bytes());
             }
             _ => {
-                self.buf.push(0xc9);
-                self.buf.extend_from_slice(&len_u32(n, "reference id")?.to_be_bytes());
+                self.buf.put_byte(0xc9);
+                self.buf.put(&len_u32(n, "reference id")?.to_be_bytes());
             }
         }
-        self.buf.push(EXT_REF as u8);
-        self.buf.extend_from_slice(id.as_bytes());
+        self.buf.put_byte(EXT_REF as u8);
+        self.buf.put(id.as_bytes());
         Ok(())
     }
 
@@ -272,23 +390,23 @@ impl Encoder {
         }
         // header: 0xc9, u32 length, type (6 bytes), then dtype, ndim, shape, pad byte.
         let head = 6 + 2 + 4 * shape.len() + 1;
-        let data_start_unpadded = self.buf.len() + head;
+        let data_start_unpadded = self.buf.position() + head;
         let pad = (8 - data_start_unpadded % 8) % 8;
         let payload_len = 2 + 4 * shape.len() + 1 + pad + data.len();
         let payload_len = len_u32(payload_len, "typed array")?;
         self.buf.reserve(head + pad + data.len());
-        self.buf.push(0xc9);
-        self.buf.extend_from_slice(&payload_len.to_be_bytes());
-        self.buf.push(EXT_ARRAY as u8);
-        self.buf.push(dtype.code());
-        self.buf.push(shape.len() as u8);
+        self.buf.put_byte(0xc9);
+        self.buf.put(&payload_len.to_be_bytes());
+        self.buf.put_byte(EXT_ARRAY as u8);
+        self.buf.put_byte(dtype.code());
+        self.buf.put_byte(shape.len() as u8);
         for &d in shape {
-            self.buf.extend_from_slice(&len_u32(d, "typed array dimension")?.to_le_bytes());
+            self.buf.put(&len_u32(d, "typed array dimension")?.to_le_bytes());
         }
-        self.buf.push(pad as u8);
-        self.buf.extend(std::iter::repeat(0u8).take(pad));
-        debug_assert_eq!(self.buf.len() % 8, 0);
-        self.buf.extend_from_slice(data);
+        self.buf.put_byte(pad as u8);
+        self.buf.put_zeros(pad);
+        debug_assert_eq!(self.buf.position() % 8, 0);
+        self.buf.put(data);
         Ok(())
     }
 
@@ -423,6 +541,60 @@ pub fn encode_message(msg_type: &str, seq: Option<i64>, ack: Option<i64>, payloa
         enc.write_value(p)?;
     }
     Ok(enc.into_bytes())
+}
+
+/// The exact encoded size of a value.
+///
+/// # Errors
+/// As [`Encoder::write_value`].
+pub fn encoded_len(value: &Value) -> Result<usize> {
+    let mut enc = Encoder::with_sink(CountingSink(0));
+    enc.write_value(value)?;
+    Ok(enc.into_sink().0)
+}
+
+/// Encodes a value into `out`, which must be exactly [`encoded_len`] bytes long.
+///
+/// # Errors
+/// As [`Encoder::write_value`], or [`Error::Encode`] when `out` has the wrong length.
+pub fn encode_to_slice(value: &Value, out: &mut [u8]) -> Result<()> {
+    let mut enc = Encoder::with_sink(SliceSink::new(out));
+    enc.write_value(value)?;
+    enc.into_sink().finish()
+}
+
+fn write_message<S: Sink>(enc: &mut Encoder<S>, msg_type: &str, seq: Option<i64>, ack: Option<i64>, payload: Option<&Value>) -> Result<()> {
+    enc.write_envelope_head(msg_type, seq, ack, payload.is_some())?;
+    if let Some(p) = payload {
+        enc.write_value(p)?;
+    }
+    Ok(())
+}
+
+/// The exact encoded size of an envelope (see [`encode_message`]).
+///
+/// # Errors
+/// As [`Encoder::write_value`].
+pub fn encoded_message_len(msg_type: &str, seq: Option<i64>, ack: Option<i64>, payload: Option<&Value>) -> Result<usize> {
+    let mut enc = Encoder::with_sink(CountingSink(0));
+    write_message(&mut enc, msg_type, seq, ack, payload)?;
+    Ok(enc.into_sink().0)
+}
+
+/// Encodes an envelope into `out`, which must be exactly [`encoded_message_len`] long.
+///
+/// # Errors
+/// As [`encode_to_slice`].
+pub fn encode_message_to_slice(
+    msg_type: &str,
+    seq: Option<i64>,
+    ack: Option<i64>,
+    payload: Option<&Value>,
+    out: &mut [u8],
+) -> Result<()> {
+    let mut enc = Encoder::with_sink(SliceSink::new(out));
+    write_message(&mut enc, msg_type, seq, ack, payload)?;
+    enc.into_sink().finish()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1145,5 +1317,24 @@ mod tests {
         let mut okm = [0x81u8, 0xa1, b'a'].repeat(HARD_MAX_DEPTH - 1);
         okm.push(0xc0);
         assert!(decode(&okm, Limits::new(usize::MAX, usize::MAX)).is_ok());
+    }
+
+    #[test]
+    fn counting_and_slice_sinks_match_the_vec_encoder() {
+        for prefix in 0..9 {
+            let v = Value::List(vec![Value::str(&"p".repeat(prefix)), sample(), Value::Array(TypedArray::from_f64(&[1.0, 2.0]))]);
+            let bytes = encode(&v).unwrap();
+            assert_eq!(encoded_len(&v).unwrap(), bytes.len());
+            let mut out = vec![0xAAu8; bytes.len()];
+            encode_to_slice(&v, &mut out).unwrap();
+            assert_eq!(out, bytes);
+            let mut short = vec![0u8; bytes.len() - 1];
+            assert!(encode_to_slice(&v, &mut short).is_err());
+            let m = encode_message("patch", Some(prefix as i64), None, Some(&v)).unwrap();
+            assert_eq!(encoded_message_len("patch", Some(prefix as i64), None, Some(&v)).unwrap(), m.len());
+            let mut out = vec![0u8; m.len()];
+            encode_message_to_slice("patch", Some(prefix as i64), None, Some(&v), &mut out).unwrap();
+            assert_eq!(out, m);
+        }
     }
 }

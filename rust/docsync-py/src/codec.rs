@@ -61,12 +61,12 @@ impl Ref {
 pub fn encode_py<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
     let mut conv = Converter::default();
     let v = conv.convert(value)?;
-    let bytes = if conv.nbytes >= DETACH_BYTES {
-        py.allow_threads(|| codec::encode(&v)).py_err()?
-    } else {
-        codec::encode(&v).py_err()?
-    };
-    Ok(PyBytes::new(py, &bytes))
+    if conv.nbytes >= DETACH_BYTES {
+        // Large: learn the exact size, then write once, straight into the bytes object.
+        let len = codec::encoded_len(&v).py_err()?;
+        return PyBytes::new_with(py, len, |buf| py.allow_threads(|| codec::encode_to_slice(&v, buf)).py_err());
+    }
+    Ok(PyBytes::new(py, &codec::encode(&v).py_err()?))
 }
 
 /// Decodes bytes-like input (zero-copy typed arrays when given `bytes`).
@@ -110,9 +110,13 @@ pub fn encode_message<'py>(
         Some(p) if !p.is_none() => Some(conv.convert(p)?),
         _ => None,
     };
-    let run = || codec::encode_message(r#type, seq, ack, p.as_ref());
-    let bytes = if conv.nbytes >= DETACH_BYTES { py.allow_threads(run) } else { run() }.py_err()?;
-    Ok(PyBytes::new(py, &bytes))
+    if conv.nbytes >= DETACH_BYTES {
+        let len = codec::encoded_message_len(r#type, seq, ack, p.as_ref()).py_err()?;
+        return PyBytes::new_with(py, len, |buf| {
+            py.allow_threads(|| codec::encode_message_to_slice(r#type, seq, ack, p.as_ref(), buf)).py_err()
+        });
+    }
+    Ok(PyBytes::new(py, &codec::encode_message(r#type, seq, ack, p.as_ref()).py_err()?))
 }
 
 /// Decodes and validates an envelope.
