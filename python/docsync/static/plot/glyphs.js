@@ -672,6 +672,13 @@ const Line = {
       const hi = Math.min(n - 1, bHi);
       return nearestOnPolyline(xm, ym, x, y, lo, hi, sx, sy, tol, 20000);
     }
+    if (n > 50000) {
+      // a long unsorted line: vertices near the mouse through the grid index (segments
+      // passing by without a vertex nearby are not found, the price of not scanning n)
+      const r = () => tol;
+      r.max = tol;
+      return nearestPoint(rc, sx, sy, r, mode);
+    }
     return nearestOnPolyline(xm, ym, x, y, 0, n - 1, sx, sy, tol, Infinity);
   },
   legend(ctx, rc, x0, y0, x1, y1) {
