@@ -6,7 +6,9 @@ them. Covered: a button click runs Python and the change shows; a slider drag re
 Python as few changes with the right final value; a WebSocket dropped by the server
 mid-stream is resumed with every streamed row, in order, and the notice shows and clears;
 every root has its `data-model-id` element; changes from Python update widgets in place
-(focus, caret and typed text kept); a screenshot of the widget gallery.
+(focus, caret and typed text kept); a screenshot of the widget gallery; changes made while
+disconnected reach Python after the resume; a session the server no longer has is said to
+have expired (not silently replaced).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import ConsoleMessage, Page, WebSocketRoute, expect
 
 from support import DocsyncServe, wait_until
 
@@ -93,6 +95,15 @@ def metrics(server: DocsyncServe) -> dict[str, float]:
             key, _, value = line.rpartition(" ")
             out[key] = float(value)
     return out
+
+
+def pump_until(page: Page, predicate: Any, timeout: float, what: str) -> None:
+    """Like wait_until, but lets Playwright dispatch events (route handlers) meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        page.wait_for_timeout(50)
 
 
 # ---------------------------------------------------------------------------------------
@@ -288,3 +299,77 @@ def test_widget_gallery_screenshot(page: Page, server: DocsyncServe, test_output
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
     assert console.errors == []
+
+
+def test_changes_made_while_disconnected_reach_python_after_resume(page: Page, server: DocsyncServe) -> None:
+    # Every WebSocket of the page goes through Playwright; while `blocked`, reconnections
+    # are refused, so the page stays disconnected as long as the test needs.
+    blocked = {"on": False, "refused": 0}
+
+    def route(ws: WebSocketRoute) -> None:
+        if blocked["on"]:
+            blocked["refused"] += 1
+            ws.close(code=1011, reason="refused by the test")
+        else:
+            ws.connect_to_server()
+
+    page.route_web_socket(re.compile(r"/client_stream/ws"), route)
+    open_app(page, server, "client_stream", "?drop=abort")
+    page.evaluate(NOTICE_RECORDER)
+    rows = "() => window.__t.byName('rows').get('data').n.length"
+    page.wait_for_function(f"() => ({rows})() >= 10", timeout=15_000)
+
+    blocked["on"] = True
+    el(page, "drop").locator("button").click()
+    page.wait_for_function("() => window.__notices.some((n) => n.startsWith('lost: '))", timeout=10_000)
+    at_drop = page.evaluate(rows)
+    # the person keeps working while disconnected
+    note = el(page, "note").locator("input")
+    note.fill("written offline")
+    note.press("Enter")
+    el(page, "bump").locator("button").click()
+    el(page, "bump").locator("button").click()
+    pump_until(page, lambda: blocked["refused"] >= 2, timeout=15, what="two refused reconnections")
+    assert page.evaluate("() => window.Docsync.sessions[0].connection.unconfirmed") > 0
+    expect(el(page, "noted")).to_have_text("note: ")  # nothing reached Python yet
+    assert page.evaluate(rows) == at_drop             # and nothing streamed in
+    expect(page.locator(".docsync-notice")).to_have_attribute("data-kind", "lost")
+
+    blocked["on"] = False
+    page.wait_for_function("() => window.__notices.includes('restored: Connection restored')", timeout=20_000)
+    expect(el(page, "noted")).to_have_text("note: written offline")
+    expect(el(page, "bumps")).to_have_text("bumps: 2")
+    expect(el(page, "drops")).to_have_text("drops: 1")
+    page.wait_for_function("() => window.Docsync.sessions[0].connection.unconfirmed === 0")
+    page.wait_for_function(f"() => ({rows})() >= {at_drop + 20}", timeout=15_000)
+    values = page.evaluate("() => Array.from(window.__t.byName('rows').get('data').n)")
+    assert values == [float(i) for i in range(len(values))]
+    notices = page.evaluate("() => window.__notices")
+    # lost, then restored once the network is back (not while reconnections were refused)
+    first_lost = next(i for i, n in enumerate(notices) if n.startswith("lost: "))
+    restored = notices.index("restored: Connection restored")
+    assert first_lost < restored, notices
+
+
+def test_expired_session_is_said_and_not_replaced(page: Page) -> None:
+    """The server restarts (its sessions are gone): the page resumes, hears `expired`, says
+    so, and does not silently start a fresh session."""
+    app = str(APPS / "client_clicks.py")
+    first = DocsyncServe([app])
+    try:
+        console = open_app(page, first, "client_clicks")
+        page.evaluate(NOTICE_RECORDER)
+        el(page, "click-button").locator("button").click()
+        expect(el(page, "clicks")).to_have_text("clicks: 1")
+        port = first.port
+    finally:
+        first.stop()
+    page.wait_for_function("() => window.__notices.some((n) => n.startsWith('lost: '))", timeout=10_000)
+    with DocsyncServe([app], port=port):
+        expect(page.locator(".docsync-notice")).to_have_text(
+            re.compile("^Session expired — reload the page"), timeout=30_000)
+        expect(page.locator(".docsync-notice")).to_have_attribute("data-kind", "expired")
+        assert page.evaluate("() => window.Docsync.sessions[0].connection.state") == "expired"
+        # the page still shows what it had; no new session replaced it
+        expect(el(page, "clicks")).to_have_text("clicks: 1")
+    assert not [e for e in console.errors if "WebSocket" not in e and "ERR_CONNECTION_REFUSED" not in e]

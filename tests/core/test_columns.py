@@ -337,3 +337,36 @@ def test_multi_index_into_a_list_of_images() -> None:
     assert img.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     with pytest.raises(errors.ColumnError, match="out of range"):
         doc.patch_columns("s", "data", {"image": [([0, 2, 0], 1.0)]})
+
+
+junk = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats()
+    | st.text(max_size=3)
+    | st.builds(slice, st.none() | st.integers(-3, 8), st.none() | st.integers(-3, 8), st.none() | st.integers(-2, 3))
+    | st.builds(lambda n, d: np.zeros(n, dtype=d), st.integers(0, 4), st.sampled_from(["float64", "int8", "bool", "uint64"])),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(["start", "stop", "step", "x"]), children, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.sampled_from(["x", "s", "img", "nope"]), st.lists(st.tuples(junk, junk), max_size=3) | junk, max_size=3))
+def test_arbitrary_patches_fail_cleanly_or_apply(patches: dict[str, Any]) -> None:
+    doc = make({"x": np.arange(4.0), "s": list("abcd"), "img": np.zeros((4, 2, 2), dtype="int16")})
+    before = snapshot(doc)
+    try:
+        doc.patch_columns("s", "data", patches)
+    except (errors.DocsyncError, TypeError):  # TypeError: a patches value that is not a dict
+        assert same_data(snapshot(doc), before)
+
+
+@given(st.dictionaries(st.sampled_from(["x", "s", "img", "nope"]), junk, max_size=4), st.none() | st.integers(-2, 10))
+def test_arbitrary_streams_fail_cleanly_or_apply(new: dict[str, Any], rollover: int | None) -> None:
+    doc = make({"x": np.arange(4.0), "s": list("abcd"), "img": np.zeros((4, 2, 2), dtype="int16")})
+    before = snapshot(doc)
+    try:
+        doc.stream("s", "data", new, rollover=rollover)
+    except errors.DocsyncError:
+        assert same_data(snapshot(doc), before)

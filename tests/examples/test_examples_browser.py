@@ -230,7 +230,7 @@ def test_myapp_template_static_theme_and_custom_model(app_page: Any, page: Page,
     set_model(page, "(m) => m.type === 'Select'", "value", "tool")
     page.wait_for_function("() => document.querySelector('[data-model-type=\"StockGauge\"]')"
                            ".textContent.includes('(tool)')", timeout=10_000)
-    assert "119 / 1000" in gauge.inner_text()     # tools in stock: 4 + 9 + 55 + 33 + 18 (data/things.csv)
+    assert "119 / 1500" in gauge.inner_text()     # tools in stock: 4 + 9 + 55 + 33 + 18 (data/things.csv)
 
 
 def test_shared_session_tabs_see_each_other(page: Page, gallery_server: ServedApps, test_output: Path) -> None:

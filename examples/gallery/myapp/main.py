@@ -39,7 +39,7 @@ plot.text("weight", "price", text="name", source=source, x_offset=8, text_font_s
           text_baseline="middle")
 
 kind = Select(title="Kind", value="all", options=["all", *KINDS])
-gauge = StockGauge(label="Units in stock", value=int(things["stock"].sum()), maximum=1000)
+gauge = StockGauge(label="Units in stock", value=int(things["stock"].sum()), maximum=1500)
 
 
 def on_kind(attr, old, new):

@@ -1,5 +1,6 @@
-"""Browser test app: rows 0, 1, 2, ... streamed into a source every 20 ms, and a button
-that drops the page's WebSocket from the server side.
+"""Browser test app: rows 0, 1, 2, ... streamed into a source every 20 ms, a button that
+drops the page's WebSocket from the server side, and a TextInput and a Button whose
+changes made while disconnected must reach Python after the resume.
 
 ``?drop=close`` closes it with a close frame (code 1013, as the server does for a slow
 client); ``?drop=abort`` (default) shuts the TCP stream without one (the page sees 1006,
@@ -7,7 +8,7 @@ as when a network path dies)."""
 import numpy as np
 
 from docsync.layouts import column
-from docsync.models import Button, ColumnDataSource, DataTable, Div, TableColumn
+from docsync.models import Button, ColumnDataSource, DataTable, Div, TableColumn, TextInput
 from docsync.plotting import curdoc
 from docsync.server.session import current_session_context
 
@@ -21,6 +22,10 @@ source = ColumnDataSource(data={"n": np.array([], dtype=np.float64)}, name="rows
 status = Div(text="rows: 0", name="status")
 drops = Div(text="drops: 0", name="drops")
 drop = Button(label="Drop the connection", button_type="danger", name="drop")
+note = TextInput(title="Note", value="", name="note")
+noted = Div(text="note: ", name="noted")
+bump = Button(label="Bump", name="bump")
+bumps = Div(text="bumps: 0", name="bumps")
 
 
 def tick() -> None:
@@ -46,9 +51,16 @@ def on_drop() -> None:
     session.loop.add_callback(close_all, session)
 
 
+def on_bump() -> None:
+    state["bumps"] = state.get("bumps", 0) + 1
+    bumps.text = f"bumps: {state['bumps']}"
+
+
 drop.on_click(on_drop)
+bump.on_click(on_bump)
+note.on_change("value", lambda attr, old, new: setattr(noted, "text", f"note: {new}"))
 doc.add_periodic_callback(tick, 20)
 table = DataTable(source=source, columns=[TableColumn(field="n", title="row")], width=200, height=160)
-doc.add_root(column(drop, status, drops, table))
+doc.add_root(column(drop, status, drops, note, noted, bump, bumps, table))
 doc.add_root(column(Div(text="second root")))
 doc.title = "client stream"
