@@ -7,7 +7,8 @@ Python by the real code: docsync's engine (`snapshot_message`, `Patch.to_message
 `bokeh.protocol` (PULL-DOC-REPLY, PATCH-DOC, see benches/bokeh_side.py). The page
 (benches/browser/receive_bench.html / .mjs) gets them from a local http.server on
 127.0.0.1 as ArrayBuffers (frame by frame, as a WebSocket hands them over) and times
-inside the page with performance.now(), alternating the two systems sample by sample.
+inside the page with performance.now(), alternating the two systems sample by sample
+(a full GC before each sample, so neither pays for the other's garbage).
 
 docsync.js: `decodeMessage` + `DocumentMirror.applySnapshot` / `applyPatch` (python/docsync/
 static). BokehJS (the installed `bokeh` package's bokeh.min.js + bokeh-api.min.js):
@@ -160,7 +161,7 @@ class BenchPage:
 
         self._pw = sync_playwright().start()
         try:
-            self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=[LOOPBACK_ONLY])
+            self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=[LOOPBACK_ONLY, "--js-flags=--expose-gc"])
             self.page = self.browser.new_page()
             self.errors: list[str] = []
             self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
@@ -262,7 +263,7 @@ def stream_workload(page: BenchPage, rollover: int, quick: bool, memcpy: float) 
         "docsyncUrls": [page.put(f"d-{i}", [m]) for i, m in enumerate(docsync_msgs)],
         "bokehBaseUrl": page.put("b-base", bokeh_frames(bokeh_base)),
         "bokehUrls": [page.put(f"b-{i}", bokeh_frames(m)) for i, m in enumerate(bokeh_msgs)],
-        "samples": 7 if quick else 15,
+        "samples": 7 if quick else 21,
         "minBatchMs": 20 if quick else 40,
     }
     del ddoc, dsrc, brec, bsrc, docsync_msgs, bokeh_msgs
@@ -285,7 +286,7 @@ def first_load_workload(page: BenchPage, nrows: int, quick: bool, memcpy: float)
     options = {
         "docsyncUrl": page.put("d-first", [docsync_msg]),
         "bokehUrl": page.put("b-first", bokeh_frames(bokeh_msg)),
-        "samples": 7 if quick else 15,
+        "samples": 7 if quick else 21,
         "minBatchMs": 20 if quick else 40,
     }
     del ddoc, brec, docsync_msg, bokeh_msg

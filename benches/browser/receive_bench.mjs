@@ -11,7 +11,7 @@
 //               [], buffers) / doc.apply_json_patch(content, buffers)
 //               (what BokehJS's ClientConnection / ClientSession do)
 // The two systems alternate sample by sample; each sample is a batch of calls timed with
-// performance.now() (coarse in browsers) lasting at least `minBatchMs`.
+// performance.now() (coarse in browsers) lasting at least `minBatchMs`, after a full GC.
 //
 // Page: receive_bench.html?static=<docsync static URL>&bokeh=<URL of bokeh.min.js>
 // (bokeh-api.min.js must sit beside it). API: window.receiveBench.{firstLoad, stream}.
@@ -109,6 +109,9 @@ function alternate(sides, { samples, minBatchMs, warmup }) {
     for (const name of (s % 2 ? [...names].reverse() : names)) {
       const { batch } = out[name];
       const fn = sides[name];
+      // Collect the other side's garbage first, so nobody pays for the other's GC
+      // (chromium runs with --js-flags=--expose-gc).
+      if (typeof globalThis.gc === "function") globalThis.gc();
       const t = now();
       for (let k = 0; k < batch; k++) fn();
       out[name].samples.push((now() - t) / batch);
