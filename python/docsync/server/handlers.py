@@ -12,6 +12,7 @@ import json
 import logging
 import mimetypes
 import os
+import struct
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -293,8 +294,14 @@ class WSHandler(_Base, websocket.WebSocketHandler):
 
     # Transport
     def send(self, data: bytes) -> None:
+        """Write one binary message. The WebSocket frame is built once per message and
+        the same frame bytes go to every connection of a broadcast (no compression, so
+        server frames are identical); this skips ``write_message``'s per-call framing,
+        coroutine and task."""
         conn = self.ws_connection
         stream = getattr(conn, "stream", None)
+        if stream is None or stream.closed():
+            return
         pending = len(getattr(stream, "_write_buffer", b""))
         if pending > self.server.max_write_buffer:
             # a client this far behind gets a replay or a resync when it reconnects
@@ -304,10 +311,32 @@ class WSHandler(_Base, websocket.WebSocketHandler):
                 self.conn.close(CLOSE_TRY_AGAIN, "client too slow")
             return
         try:
-            fut = self.write_message(data, binary=True)
-        except (websocket.WebSocketClosedError, StreamClosedError):
+            fut = stream.write(_frame(data))
+        except StreamClosedError:
             return
         fut.add_done_callback(_ignore_closed)
+
+
+_last_frame: tuple[bytes | None, bytes] = (None, b"")
+
+
+def _frame(data: bytes) -> bytes:
+    """An unmasked, final, binary WebSocket frame holding ``data`` (RFC 6455 §5.2),
+    cached for the message being broadcast (the loop thread only)."""
+    global _last_frame
+    last, frame = _last_frame
+    if last is data:
+        return frame
+    n = len(data)
+    if n < 126:
+        header = struct.pack("!BB", 0x82, n)
+    elif n <= 0xFFFF:
+        header = struct.pack("!BBH", 0x82, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x82, 127, n)
+    frame = header + data
+    _last_frame = (data, frame)
+    return frame
 
     # close(code, reason) is WebSocketHandler.close
 
