@@ -176,14 +176,12 @@ impl Message {
 
     /// The `Patch` of a `patch` message (None for other types).
     #[getter]
-    fn patch(&self, py: Python<'_>) -> PyResult<Option<PyObject>> {
+    fn patch(&self) -> PyResult<Option<crate::patch::PyPatch>> {
         if self.msg.msg_type != "patch" {
             return Ok(None);
         }
-        // Through the module attribute so this file does not depend on the patch glue.
-        let patch_cls = py.import("docsync._core")?.getattr("Patch")?;
-        let bytes = codec::encode(&self.msg.payload).py_err()?;
-        Ok(Some(patch_cls.call_method1("decode", (PyBytes::new(py, &bytes),))?.unbind()))
+        let patch = docsync_core::patch::Patch::from_value(&self.msg.payload).py_err()?;
+        Ok(Some(crate::patch::PyPatch::from_core(patch)))
     }
 
     /// The raw snapshot payload (msgpack) of a `snapshot` message, or of the `push` of a
