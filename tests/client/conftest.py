@@ -22,7 +22,10 @@ def start_server() -> Iterator[Callable[..., Server]]:
         s.stop()
 
 
-@pytest.fixture
-def server(start_server: Callable[..., Server]) -> Server:
-    """`docsync serve` with no app: an empty root app that accepts pushed documents."""
-    return start_server()
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    """`docsync serve` with no app: an empty root app that accepts pushed documents
+    (shared by the tests of a module: each test uses its own sessions)."""
+    s = Server()
+    yield s
+    s.stop()
