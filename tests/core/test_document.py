@@ -570,3 +570,18 @@ def test_threads_share_a_document_without_deadlock() -> None:
     assert not any(t.is_alive() for t in threads)
     assert not failures
     assert d.column_len("src", "data") == 50
+
+
+def test_documents_and_patches_can_be_weakly_referenced_and_are_freed() -> None:
+    import gc
+    import weakref
+
+    d = sample_document()
+    d.set("s1", "value", 2.0)
+    p = d.flush()
+    refs = [weakref.ref(d), weakref.ref(p)]
+    view = d.get_column("src", "data", "x")
+    del d, p
+    gc.collect()
+    assert all(r() is None for r in refs)
+    assert list(view) == [1.0, 2.0, 3.0], "a column view outlives its document"

@@ -22,7 +22,7 @@ use crate::patch::{changes_to_py, to_py, to_value, PyChange, PyPatch};
 const BIG: usize = 64 * 1024;
 
 /// Document state: models, properties, roots, title, version, pending events.
-#[pyclass(frozen, module = "docsync._core", name = "Document")]
+#[pyclass(frozen, weakref, module = "docsync._core", name = "Document")]
 pub struct PyDocument {
     inner: Mutex<Document>,
 }

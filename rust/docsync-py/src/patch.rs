@@ -25,7 +25,7 @@ pub(crate) fn to_py(py: Python<'_>, v: &Value) -> PyResult<PyObject> {
 }
 
 /// Coalesced events, ready to encode once and apply atomically.
-#[pyclass(frozen, module = "docsync._core", name = "Patch")]
+#[pyclass(frozen, weakref, module = "docsync._core", name = "Patch")]
 pub struct PyPatch {
     pub inner: Arc<Patch>,
 }
