@@ -398,17 +398,17 @@ impl Document {
     /// [`Error::UnknownModel`], [`Error::UnknownProperty`], [`Error::Validation`],
     /// [`Error::Column`].
     pub fn set(&mut self, id: &str, prop: &str, value: Value) -> Result<Value> {
-        let theme = self.theme.clone();
-        let (key, model) = self.models.get_key_value(id).ok_or_else(|| unknown_model(id))?;
+        // One lookup of the model, one of the prop: this is the hottest path.
+        let (_, key, slot) = self.models.get_full_mut(id).ok_or_else(|| unknown_model(id))?;
         let key = key.clone();
-        let schema = model.schema.clone();
+        let schema = slot.schema.clone();
         let p = schema.prop(prop)?;
-        let value = schema.validate(prop, value)?;
+        let value = schema::validate_prop(&schema.name, p, value)?;
         let event = if let Value::Columns(c) = &value {
             // `source.data = new`: send only what changed; rows appended at the end
             // travel as a stream (O(new rows) on the wire and in every browser).
-            match model.props.get(prop).and_then(|v| if let Value::Columns(old) = v { Some(old) } else { None }) {
-                Some(old) if !old.is_empty() => match crate::diff::diff_columns(&key, prop, old, c) {
+            match slot.props.get(prop) {
+                Some(Value::Columns(old)) if !old.is_empty() => match crate::diff::diff_columns(&key, prop, old, c) {
                     Event::Data { columns, replace: false, .. } if columns.is_empty() => None,
                     e => Some(e),
                 },
@@ -417,10 +417,11 @@ impl Document {
         } else {
             Some(Event::Set { id: key, prop: prop.to_string(), value: value.clone() })
         };
-        let model = self.model_mut(id)?;
-        let old = store(&theme, model, p, value);
+        let model = Arc::make_mut(slot);
+        model.stamp = next_stamp();
+        let old = store(&self.theme, model, p, value);
         self.pending.extend(event);
-        self.bump();
+        self.version += 1;
         Ok(old)
     }
 

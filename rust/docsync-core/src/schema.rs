@@ -342,6 +342,14 @@ impl TypeSchema {
     }
 }
 
+/// As [`TypeSchema::validate`], for a prop already looked up.
+///
+/// # Errors
+/// As [`TypeSchema::validate`].
+pub fn validate_prop(type_name: &str, prop: &PropSchema, value: Value) -> Result<Value> {
+    validate_spec(type_name, prop, value)
+}
+
 fn validate_spec(type_name: &str, schema: &PropSchema, value: Value) -> Result<Value> {
     if schema.spec.is_columns() {
         return match value {
