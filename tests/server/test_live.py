@@ -461,6 +461,9 @@ def test_metrics_count_sessions_messages_bytes_and_errors(live_server: Any) -> N
         assert value('docsync_callback_seconds_total{app="stream"}') > 0
         assert value('docsync_client_errors_total{code="read_only"}') == 1
         assert "# TYPE docsync_messages_out_total counter" in text
+        assert value('docsync_session_connections{app="stream",session="m1"}') == 3
+        assert value('docsync_session_messages_out_total{app="stream",session="m1"}') >= 15
+        assert value('docsync_session_changes{app="stream",session="m1"}') >= 5
 
     run(main())
 

@@ -35,7 +35,7 @@ class Metrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-        self._gauges: dict[str, tuple[str, Callable[[], dict[tuple[tuple[str, str], ...], float]]]] = {}
+        self._gauges: dict[str, tuple[str, Callable[[], dict[tuple[tuple[str, str], ...], float]], str]] = {}
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
         key = (name, tuple(sorted(labels.items())))
@@ -46,15 +46,18 @@ class Metrics:
         with self._lock:
             return self._values.get((name, tuple(sorted(labels.items()))), 0.0)
 
-    def gauge(self, name: str, help: str, fn: Callable[[], dict[tuple[tuple[str, str], ...], float]]) -> None:
-        """Register a gauge whose samples (labels → value) are computed when rendered."""
-        self._gauges[name] = (help, fn)
+    def gauge(
+        self, name: str, help: str, fn: Callable[[], dict[tuple[tuple[str, str], ...], float]], kind: str = "gauge"
+    ) -> None:
+        """Register a series whose samples (labels → value) are computed when rendered
+        (``kind`` "counter" for values that only grow, such as per-session totals)."""
+        self._gauges[name] = (help, fn, kind)
 
     def render(self) -> str:
         lines: list[str] = []
-        for name, (help, fn) in sorted(self._gauges.items()):
+        for name, (help, fn, kind) in sorted(self._gauges.items()):
             lines.append(f"# HELP {name} {help}")
-            lines.append(f"# TYPE {name} gauge")
+            lines.append(f"# TYPE {name} {kind}")
             for labels, value in sorted(fn().items()):
                 lines.append(f"{name}{_labels(labels)} {_num(value)}")
         with self._lock:

@@ -178,6 +178,9 @@ class ServerConnection:
             return
         self.metrics.inc("docsync_messages_out_total")
         self.metrics.inc("docsync_bytes_out_total", len(data))
+        if self.session is not None:
+            self.session.messages_out += 1
+            self.session.bytes_out += len(data)
         self.transport.send(data)
 
     def close(self, code: int, reason: str) -> None:
@@ -208,6 +211,9 @@ class ServerConnection:
             return
         self.metrics.inc("docsync_messages_in_total")
         self.metrics.inc("docsync_bytes_in_total", len(data))
+        if self.session is not None:
+            self.session.messages_in += 1
+            self.session.bytes_in += len(data)
         if not self.rate.allow():
             self.metrics.inc("docsync_client_errors_total", code="flood")
             log.warning("closing a connection of session %s: more than %g messages/s", self.session_id, self.rate.rate)

@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import socket
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import jinja2
 from tornado import httpserver, netutil, web
@@ -231,6 +231,7 @@ class Server:
             "Bytes held in session logs (for resume)",
             lambda: {(("app", n),): float(sum(x.log.nbytes for x in s.sessions.values())) for n, s in self.sessions.items()},
         )
+        self._register_session_series()
         settings: dict[str, Any] = {
             "websocket_max_message_size": self.websocket_max_message_size,
             "compress_response": False,
@@ -250,6 +251,29 @@ class Server:
         for s in self.sessions.values():
             loop.add_callback(s.server_loaded)
         log.debug("Patterns are: %s", [r[0] for r in self._routes()])
+
+    def _register_session_series(self) -> None:
+        def per_session(attr: Callable[[Any], float]) -> Callable[[], dict[tuple[tuple[str, str], ...], float]]:
+            def samples() -> dict[tuple[tuple[str, str], ...], float]:
+                return {
+                    (("app", n), ("session", sid)): float(attr(x))
+                    for n, s in self.sessions.items()
+                    for sid, x in list(s.sessions.items())
+                }
+
+            return samples
+
+        series: list[tuple[str, str, Callable[[Any], float], str]] = [
+            ("docsync_session_connections", "Open connections of a session", lambda x: len(x.connections), "gauge"),
+            ("docsync_session_changes", "Changes (patch sequence number) of a session", lambda x: x.delivered_seq, "counter"),
+            ("docsync_session_log_bytes", "Bytes a session keeps for resume", lambda x: x.log.nbytes, "gauge"),
+            ("docsync_session_messages_in_total", "Messages received by a session", lambda x: x.messages_in, "counter"),
+            ("docsync_session_bytes_in_total", "Bytes received by a session", lambda x: x.bytes_in, "counter"),
+            ("docsync_session_messages_out_total", "Messages written by a session", lambda x: x.messages_out, "counter"),
+            ("docsync_session_bytes_out_total", "Bytes written by a session", lambda x: x.bytes_out, "counter"),
+        ]
+        for name, help, attr, kind in series:
+            self.metrics.gauge(name, help, per_session(attr), kind)
 
     def log_startup(self) -> None:
         log.info("Allowed Host headers: %s", self.host_policy.hosts)

@@ -322,6 +322,11 @@ class ServerSession:
         self.connections: set[Any] = set()  # loop side
         self._client_applied: dict[str, tuple[int, int]] = {}  # client_id -> (client seq, session seq)
         self._client_acks: dict[str, int] = {}
+        # per-session figures for /metrics (loop thread)
+        self.messages_in = 0
+        self.bytes_in = 0
+        self.messages_out = 0
+        self.bytes_out = 0
         self.created = time.monotonic()
         self.last_detached = time.monotonic()
         self.destroyed = False
@@ -414,6 +419,8 @@ class ServerSession:
             conn.transport.send(message)  # the same bytes to every connection
             sent += 1
         if sent:
+            self.messages_out += sent
+            self.bytes_out += sent * len(message)
             self.metrics.inc("docsync_messages_out_total", sent)
             self.metrics.inc("docsync_bytes_out_total", sent * len(message))
         if ok is not None:
