@@ -526,3 +526,12 @@ def test_requested_depth_is_capped_without_crashing() -> None:
     assert got is None
     with pytest.raises(errors.LimitError):
         decode(b"\x91" * 100_000 + b"\xc0", max_depth=10**9)
+
+
+def test_datetimes_encode_as_float_ms_like_bokeh() -> None:
+    import datetime as dt
+
+    assert decode(encode(dt.datetime(1970, 1, 1, 0, 0, 1, 500))) == 1000.5
+    assert decode(encode(dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc))) == 86_400_000.0
+    assert decode(encode(dt.datetime(1970, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))))) == 0.0
+    assert decode(encode(dt.date(1970, 1, 3))) == 2 * 86_400_000.0

@@ -370,3 +370,15 @@ def test_arbitrary_streams_fail_cleanly_or_apply(new: dict[str, Any], rollover: 
         doc.stream("s", "data", new, rollover=rollover)
     except errors.DocsyncError:
         assert same_data(snapshot(doc), before)
+
+
+def test_datetimes_stream_into_datetime_columns() -> None:
+    import datetime as dt
+
+    doc = make({"t": np.array(["2024-01-01T00:00:00"], dtype="datetime64[ms]"), "y": [1]})
+    doc.stream("s", "data", {"t": [dt.datetime(2024, 1, 1, 0, 0, 1), None], "y": [2, 3]})
+    doc.stream("s", "data", {"t": np.array(["2024-01-01T00:00:02"], dtype="datetime64[s]"), "y": [4]})
+    t = col(doc, "t")
+    assert t.dtype == np.dtype("datetime64[ms]")
+    assert t[1] == np.datetime64("2024-01-01T00:00:01.000") and np.isnat(t[2])
+    assert t[3] == np.datetime64("2024-01-01T00:00:02.000")

@@ -838,6 +838,9 @@ fn write_num(name: &str, dtype: Dtype, n: Num, out: &mut Vec<u8>) -> Result<()> 
                 Num::B(_) => return Err(incompatible("bool values")),
                 Num::I(i) => i as i128,
                 Num::U(u) => u as i128,
+                // Datetimes travel as float ms in Bokeh: round to the ms; NaN is NaT.
+                Num::F(f) if dtype == Dtype::DatetimeMs && f.is_nan() => i64::MIN as i128,
+                Num::F(f) if dtype == Dtype::DatetimeMs && f.is_finite() && f.abs() < 9.2e18 => f.round() as i128,
                 Num::F(_) => return Err(incompatible("float values")),
             };
             let (lo, hi): (i128, i128) = match dtype {

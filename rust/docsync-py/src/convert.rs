@@ -1,7 +1,9 @@
 //! Python values ↔ engine values.
 //!
 //! None, bool, int (i64), float, str, bytes, list/tuple (→ list), dict with str keys
-//! (→ map, order kept), `Ref`, numpy arrays (→ typed arrays, one copy) and numpy scalars.
+//! (→ map, order kept), `Ref`, numpy arrays (→ typed arrays, one copy) and numpy scalars;
+//! `datetime.datetime` / `datetime.date` become float ms since the epoch (naive = UTC), as
+//! in Bokeh.
 //! Typed arrays come back as read-only ndarrays sharing engine memory (see `arrays.rs`).
 //!
 //! Use [`py_to_value`] for values and [`py_to_patch_value`] for column patches, where
@@ -12,6 +14,8 @@ use std::sync::Arc;
 use docsync_core::Value;
 use indexmap::IndexMap;
 use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
+use pyo3::types::IntoPyDict;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PySlice, PyString, PyTuple};
 
 use crate::arrays::{is_ndarray, is_numpy_scalar, ndarray_to_typed, typed_array_to_py};
@@ -123,6 +127,9 @@ impl Converter {
             }
             return self.value(&obj.call_method0("item")?, depth + 1);
         }
+        if let Some(ms) = datetime_ms(obj)? {
+            return Ok(Value::Float(ms));
+        }
         if self.allow_slices {
             if let Ok(s) = obj.downcast::<PySlice>() {
                 let mut map = IndexMap::with_capacity(3);
@@ -141,10 +148,53 @@ impl Converter {
         }
         Err(encode_error(format!(
             "cannot encode a value of type {}; docsync values are None, bool, int, float, str, bytes, \
-             list, tuple, dict (str keys), Ref and numpy arrays",
+             list, tuple, dict (str keys), Ref, datetime and numpy arrays",
             type_name(obj)
         )))
     }
+}
+
+struct DatetimeTypes {
+    datetime: PyObject,
+    date: PyObject,
+    epoch_naive: PyObject,
+    epoch_date: PyObject,
+    one_ms: PyObject,
+}
+
+static DATETIME: GILOnceCell<DatetimeTypes> = GILOnceCell::new();
+
+/// `datetime.datetime` / `datetime.date` (and subclasses such as `pandas.Timestamp`) as
+/// float milliseconds since the epoch, as Bokeh sends them; naive datetimes are taken as
+/// UTC. `None` for anything else.
+fn datetime_ms(obj: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+    let py = obj.py();
+    let t = DATETIME.get_or_try_init(py, || -> PyResult<DatetimeTypes> {
+        let m = py.import("datetime")?;
+        let datetime = m.getattr("datetime")?;
+        let date = m.getattr("date")?;
+        let timedelta = m.getattr("timedelta")?;
+        Ok(DatetimeTypes {
+            epoch_naive: datetime.call1((1970, 1, 1))?.unbind(),
+            epoch_date: date.call1((1970, 1, 1))?.unbind(),
+            one_ms: timedelta.call((), Some(&[("milliseconds", 1)].into_py_dict(py)?))?.unbind(),
+            datetime: datetime.unbind(),
+            date: date.unbind(),
+        })
+    })?;
+    if obj.is_instance(t.datetime.bind(py))? {
+        if obj.getattr("tzinfo")?.is_none() {
+            let delta = obj.call_method1("__sub__", (t.epoch_naive.bind(py),))?;
+            return Ok(Some(delta.call_method1("__truediv__", (t.one_ms.bind(py),))?.extract()?));
+        }
+        let seconds: f64 = obj.call_method0("timestamp")?.extract()?;
+        return Ok(Some(seconds * 1000.0));
+    }
+    if obj.is_instance(t.date.bind(py))? {
+        let days: i64 = obj.call_method1("__sub__", (t.epoch_date.bind(py),))?.getattr("days")?.extract()?;
+        return Ok(Some(days as f64 * 86_400_000.0));
+    }
+    Ok(None)
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
