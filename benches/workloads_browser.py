@@ -253,9 +253,10 @@ def stream_workload(page: BenchPage, rollover: int, quick: bool, memcpy: float) 
     bokeh_base = bokeh_side.first_load(brec.doc)
     bokeh_msgs = []
     for block in blocks:
-        bsrc.stream(block, rollover=rollover)
+        bsrc.stream(dict(block), rollover=rollover)  # type: ignore[arg-type]
         msgs = brec.patch_messages()
-        assert len(msgs) == 1
+        if len(msgs) != 1:
+            raise WorkloadFailed(f"browser: Bokeh sent {len(msgs)} PATCH-DOC messages for one stream")
         bokeh_msgs.append(msgs[0])
 
     options = {

@@ -373,3 +373,29 @@ def test_expired_session_is_said_and_not_replaced(page: Page) -> None:
         # the page still shows what it had; no new session replaced it
         expect(el(page, "clicks")).to_have_text("clicks: 1")
     assert not [e for e in console.errors if "WebSocket" not in e and "ERR_CONNECTION_REFUSED" not in e]
+
+
+def test_malformed_message_from_the_server_is_reported_and_survived(page: Page, server: DocsyncServe) -> None:
+    routes: list[WebSocketRoute] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        ws.connect_to_server()
+        routes.append(ws)
+
+    page.route_web_socket(re.compile(r"/client_clicks/ws"), route)
+    console = open_app(page, server, "client_clicks")
+    el(page, "click-button").locator("button").click()
+    expect(el(page, "clicks")).to_have_text("clicks: 1")
+    assert len(routes) == 1
+
+    routes[0].send(b"\xc1 not msgpack")  # 0xc1 is never used by msgpack
+    notice = page.locator(".docsync-notice")
+    expect(notice).to_have_attribute("data-kind", "error")
+    expect(notice).to_contain_text("malformed message from the server")
+    assert any("malformed message from the server" in e for e in console.errors)
+    # the page reconnects (resume) and keeps working; the document was not touched
+    pump_until(page, lambda: len(routes) >= 2, timeout=15, what="a new connection")
+    expect(el(page, "clicks")).to_have_text("clicks: 1")
+    el(page, "click-button").locator("button").click()
+    expect(el(page, "clicks")).to_have_text("clicks: 2")
+    expect(el(page, "moved").locator("input[type=range]")).to_have_value("4")
