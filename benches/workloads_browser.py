@@ -264,7 +264,7 @@ def stream_workload(page: BenchPage, rollover: int, quick: bool, memcpy: float) 
         "docsyncUrls": [page.put(f"d-{i}", [m]) for i, m in enumerate(docsync_msgs)],
         "bokehBaseUrl": page.put("b-base", bokeh_frames(bokeh_base)),
         "bokehUrls": [page.put(f"b-{i}", bokeh_frames(m)) for i, m in enumerate(bokeh_msgs)],
-        "samples": 7 if quick else 21,
+        "samples": 11 if quick else 21,
         "minBatchMs": 20 if quick else 40,
     }
     del ddoc, dsrc, brec, bsrc, docsync_msgs, bokeh_msgs
@@ -287,7 +287,7 @@ def first_load_workload(page: BenchPage, nrows: int, quick: bool, memcpy: float)
     options = {
         "docsyncUrl": page.put("d-first", [docsync_msg]),
         "bokehUrl": page.put("b-first", bokeh_frames(bokeh_msg)),
-        "samples": 7 if quick else 21,
+        "samples": 11 if quick else 21,
         "minBatchMs": 20 if quick else 40,
     }
     del ddoc, brec, docsync_msg, bokeh_msg

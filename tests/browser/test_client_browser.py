@@ -164,10 +164,10 @@ def test_slider_drag_arrives_as_few_messages(page: Page, server: DocsyncServe) -
           f"{n_calls} Python callbacks, {messages_in:.0f} messages in at the server (patches + acks)")
     assert inputs >= 100, "the drag produced many input events"
     # One change in flight per property, then only the latest value: a callback taking
-    # 100 ms sees at most one value per 100 ms of dragging (+ the first and the last),
+    # 250 ms sees at most one value per 250 ms of dragging (+ the first and the last),
     # not one per input event.
-    bound = drag_seconds / 0.1 + 3
-    assert n_calls <= bound and n_calls <= inputs / 3, (n_calls, inputs, drag_seconds)
+    bound = drag_seconds / 0.25 + 3
+    assert n_calls <= bound and n_calls <= inputs / 2, (n_calls, inputs, drag_seconds)
     assert patches <= bound, (patches, inputs, drag_seconds)
     assert messages_in <= 2 * bound + 5, (messages_in, inputs, drag_seconds)
     # server, mirror and page agree on the final value
@@ -269,13 +269,15 @@ def test_python_changes_update_widgets_in_place(page: Page, server: DocsyncServe
     assert state == {"focused": True, "value": "hello wor", "caret": 7}
     for loc in (ticks, level, pick, text):
         assert loc.evaluate("(e) => e.isConnected && e.__marker") == "original", "updated in place"
-    # the other widgets follow Python
+    # the other widgets follow Python: their controls show the mirror's values
     n = int(ticks.inner_text().split()[1])
     page.wait_for_function(
-        "(min) => +window.__t.byName('level').get('value') >= min", arg=min(n, 999), timeout=5_000)
-    wait_until(lambda: int(level.input_value()) >= min(n, 999) - 1 or int(level.input_value()) < 5,
-               what="the level slider to follow")
-    assert pick.input_value() in ("a", "b", "c")
+        """(min) => {
+          const level = window.__t.byName('level'), pick = window.__t.byName('pick');
+          const v = level.get('value');
+          return v >= min && window.__t.el('level').querySelector('input').value === String(v)
+            && window.__t.el('pick').querySelector('select').value === pick.get('value');
+        }""", arg=n % 1000, timeout=5_000)
     # the typed text reaches Python when the person commits it
     page.keyboard.press("End")
     page.keyboard.type("ld")

@@ -1,5 +1,5 @@
 """Browser test app: a button whose Python callback changes a Div and a Slider, and a
-slider whose on_change callback is slow (100 ms) and counts its calls (so a drag shows how
+slider whose on_change callback is slow (250 ms) and counts its calls (so a drag shows how
 many changes reached Python)."""
 import time
 
@@ -25,7 +25,7 @@ def on_click() -> None:
 
 def on_drag(attr, old, new) -> None:
     state["calls"] += 1
-    time.sleep(0.1)  # a callback doing real work: changes pile up in the page meanwhile
+    time.sleep(0.25)  # a callback doing real work: changes pile up in the page meanwhile
     calls.text = f"calls: {state['calls']} value: {new:g}"
 
 
