@@ -184,3 +184,24 @@ def test_ping_info_and_ack() -> None:
         assert kinds["info"].payload["protocol"] == _core.PROTOCOL_VERSION
 
     run(main())
+
+
+def test_resume_answers_a_clients_own_change_with_ok_not_an_echo() -> None:
+    async def main() -> None:
+        sessions, a, ta, b, tb, ids = await two_clients()
+        await a.receive(_core.Patch.from_events([set_event(ids["slider"], "value", 7.0)]).to_message(1))
+        await until(lambda: len(tb.messages) >= 3)  # change 1 (A's) and 2 (its callback)
+        # A drops before its ok and the callback's patch arrive (simulated: forget them)
+        a.connection_lost()
+        ta.messages.clear()
+        a2, ta2 = connect(sessions)
+        await a2.receive(hello("A", resume=0))
+        await until(lambda: len(ta2.messages) >= 2)
+        assert [(m.type, m.seq, m.ack) for m in ta2.messages] == [("ok", 1, 1), ("patch", 2, None)]
+        # the retry of the same change is acknowledged again, not applied twice
+        await a2.receive(_core.Patch.from_events([set_event(ids["slider"], "value", 7.0)]).to_message(1))
+        await until(lambda: len(ta2.messages) >= 3)
+        assert (ta2.messages[2].type, ta2.messages[2].seq) == ("ok", 1)
+        assert sessions.get("s1").seq == 2
+
+    run(main())

@@ -85,42 +85,50 @@ def error_code(exc: BaseException) -> str:
 class PatchLog:
     """The last encoded ``patch`` messages of a session, bounded by count and bytes.
 
+    Each entry remembers the client change it came from (``(client_id, client_seq)``),
+    so a resuming client gets ``ok`` for its own changes instead of their echo.
     Thread-safe: appended by the session's worker, read and trimmed on the loop."""
 
     def __init__(self, max_messages: int = 1000, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_messages = max_messages
         self.max_bytes = max_bytes
-        self._items: collections.deque[tuple[int, bytes]] = collections.deque()
+        self._items: collections.deque[tuple[int, bytes, tuple[str, int] | None]] = collections.deque()
         self._bytes = 0
         self._lock = threading.Lock()
         self.first_missing = 0  # highest seq no longer in the log (0: nothing dropped)
 
-    def append(self, seq: int, message: bytes) -> None:
+    def append(self, seq: int, message: bytes, origin: tuple[str, int] | None = None) -> None:
         with self._lock:
-            self._items.append((seq, message))
+            self._items.append((seq, message, origin))
             self._bytes += len(message)
             while self._items and (len(self._items) > self.max_messages or self._bytes > self.max_bytes):
-                s, m = self._items.popleft()
-                self._bytes -= len(m)
-                self.first_missing = s
+                self._drop_first()
+
+    def _drop_first(self) -> None:
+        s, m, _ = self._items.popleft()
+        self._bytes -= len(m)
+        self.first_missing = s
 
     def trim(self, upto: int) -> None:
         """Forget messages with seq <= upto (every client has them)."""
         with self._lock:
             while self._items and self._items[0][0] <= upto:
-                s, m = self._items.popleft()
-                self._bytes -= len(m)
-                self.first_missing = s
+                self._drop_first()
 
-    def since(self, after: int, upto: int) -> list[bytes] | None:
-        """Messages with after < seq <= upto, or None when some are no longer held."""
+    def entries(self, after: int, upto: int) -> list[tuple[int, bytes, tuple[str, int] | None]] | None:
+        """(seq, message, origin) with after < seq <= upto, or None when some are gone."""
         with self._lock:
             if after < self.first_missing:
                 return None
-            out = [m for s, m in self._items if after < s <= upto]
+            out = [e for e in self._items if after < e[0] <= upto]
         if len(out) != upto - after:
             return None
         return out
+
+    def since(self, after: int, upto: int) -> list[bytes] | None:
+        """Messages with after < seq <= upto, or None when some are no longer held."""
+        entries = self.entries(after, upto)
+        return None if entries is None else [m for _, m, _ in entries]
 
     def __len__(self) -> int:
         return len(self._items)
@@ -394,7 +402,7 @@ class ServerSession:
         message = patch.to_message(seq)
         self.metrics.inc("docsync_encode_seconds_total", time.perf_counter() - t0)
         self.metrics.inc("docsync_patches_encoded_total")
-        self.log.append(seq, message)
+        self.log.append(seq, message, (ok[0].client_id, ok[1]) if ok is not None else None)
         self.loop.add_callback(self._deliver, seq, message, exclude, ok)
         return seq
 
@@ -449,12 +457,18 @@ class ServerSession:
         """Replay changes after ``after`` from the log ("replay"), or send a snapshot
         when the log no longer holds them ("resync")."""
         upto = self.delivered_seq
-        messages = self.log.since(after, upto) if 0 <= after <= upto else None
-        if messages is None:
+        entries = self.log.entries(after, upto) if 0 <= after <= upto else None
+        if entries is None:
             self.metrics.inc("docsync_resumes_total", outcome="resync")
             await self.attach(conn)
             return "resync"
         self.metrics.inc("docsync_resumes_total", outcome="replay")
+        messages = [
+            _core.encode_message("ok", seq=seq, ack=origin[1])
+            if origin is not None and origin[0] == conn.client_id
+            else message  # its own change: an ok (it may never have seen it), not an echo
+            for seq, message, origin in entries
+        ]
         self._join(conn, upto, messages, after)
         return "replay"
 
