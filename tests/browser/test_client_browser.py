@@ -401,3 +401,27 @@ def test_malformed_message_from_the_server_is_reported_and_survived(page: Page, 
     el(page, "click-button").locator("button").click()
     expect(el(page, "clicks")).to_have_text("clicks: 2")
     expect(el(page, "moved").locator("input[type=range]")).to_have_value("4")
+
+
+def test_two_pages_of_one_session_follow_each_other(page: Page, server: DocsyncServe) -> None:
+    """Two pages on one session id: a change made in one shows in the other (through the
+    server, which does not echo it back to its sender)."""
+    query = f"?docsync-session-id=shared-{time.monotonic_ns()}"
+    console_a = open_app(page, server, "client_ticker", query)
+    other = page.context.new_page()
+    console_b = open_app(other, server, "client_ticker", query)
+    assert page.evaluate("() => window.__t.byName('typing').id") == other.evaluate(
+        "() => window.__t.byName('typing').id")
+
+    text_a = el(page, "typing").locator("input")
+    text_a.fill("from page A")
+    text_a.press("Enter")
+    expect(el(other, "typing").locator("input")).to_have_value("from page A")
+    expect(el(other, "echo")).to_have_text("echo: from page A")
+    expect(el(page, "echo")).to_have_text("echo: from page A")
+    # both pages see the same periodic changes from Python
+    other.wait_for_function(
+        "(n) => +window.__t.el('ticks').textContent.split(' ')[1] >= n",
+        arg=int(el(page, "ticks").inner_text().split()[1]), timeout=5_000)
+    other.close()
+    assert console_a.errors == [] and console_b.errors == []
