@@ -35,12 +35,13 @@ class Server:
 
         def read() -> None:
             assert self.proc.stdout is not None
-            for line in self.proc.stdout:
-                self.lines.append(line)
-                m = SERVING.search(line)
-                if m and not self.url:
-                    self.url = m.group(1)
-                    found.set()
+            with self.proc.stdout:
+                for line in self.proc.stdout:
+                    self.lines.append(line)
+                    m = SERVING.search(line)
+                    if m and not self.url:
+                        self.url = m.group(1)
+                        found.set()
 
         threading.Thread(target=read, daemon=True).start()
         deadline = time.monotonic() + timeout

@@ -23,6 +23,7 @@ How it is built (see also ``docs/protocol.md``):
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import errno
 import inspect
@@ -32,6 +33,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 import webbrowser
 from typing import Any, Callable, Iterator
 
@@ -535,6 +537,8 @@ class ClientSession:
                 return
             data = await ws.read_message()
             if data is None:
+                with contextlib.suppress(Exception):
+                    ws.close()  # closed by the peer: release tornado's side too
                 if self._closing:
                     return
                 if self._want_resync:
@@ -1069,9 +1073,22 @@ class ClientSession:
 # ---------------------------------------------------------------------------------------
 
 
+_open_sessions: "weakref.WeakSet[ClientSession]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """A script that ends without close() still delivers its last changes (bounded)."""
+    for session in list(_open_sessions):
+        with contextlib.suppress(Exception):
+            if not session._closed.is_set():
+                session.close(timeout=1.0)
+
+
 def _connect_sync(session: ClientSession) -> ClientSession:
     loop = background_loop()
     run_sync(session._start(loop), loop, None, "connecting")
+    _open_sessions.add(session)
     return session
 
 
