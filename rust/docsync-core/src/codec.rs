@@ -1016,7 +1016,7 @@ impl<'a> Decoder<'a> {
             }
         }
         let abs = start + data_off;
-        let aligned = (data.as_ptr() as usize) % dtype.itemsize() == 0;
+        let aligned = (data.as_ptr() as usize).is_multiple_of(dtype.itemsize());
         let buffer = match self.source {
             Some(src) if aligned => src.slice(abs, abs + data.len()),
             _ => aligned_copy(data),
@@ -1158,7 +1158,7 @@ mod tests {
             assert!(matches!(decode(bad, Limits::default()), Err(Error::Decode(_))), "{bad:?}");
         }
         // nesting bomb of maps
-        let mut bomb = vec![0x81, 0xa1, b'a'].repeat(10_000);
+        let mut bomb = [0x81u8, 0xa1, b'a'].repeat(10_000);
         bomb.push(0xc0);
         assert!(matches!(decode(&bomb, Limits::default()), Err(Error::Limit(_))));
     }

@@ -358,7 +358,10 @@ enum NewRows<'a> {
     List(Vec<Value>),
 }
 
-/// A validated patch, ready to apply: writes per column index, in order.
+/// A validated patch: (column index, its writes in order) per patched column.
+type PatchPlan = Vec<(usize, Vec<PatchWrite>)>;
+
+/// One validated write of a patch, ready to apply.
 enum PatchWrite {
     /// Element indices (into the flattened column) and their bytes in the column's dtype.
     Typed { elems: Vec<usize>, bytes: Vec<u8> },
@@ -390,12 +393,10 @@ impl ColumnData {
     /// # Errors
     /// [`Error::Column`] naming the columns and their lengths when they differ.
     pub fn check_equal_lengths(&self) -> Result<()> {
-        let mut it = self.columns.iter();
-        if let Some((first, c0)) = it.next() {
+        if let Some(c0) = self.columns.values().next() {
             let n = c0.len();
             if self.columns.values().any(|c| c.len() != n) {
                 let lens: Vec<String> = self.columns.iter().map(|(k, c)| format!("{k:?}: {}", c.len())).collect();
-                let _ = first;
                 return Err(Error::Column(format!(
                     "columns must all have the same length, got {}",
                     lens.join(", ")
@@ -621,7 +622,7 @@ impl ColumnData {
         Ok(())
     }
 
-    fn plan_patch(&self, patches: &IndexMap<String, Value>) -> Result<Vec<(usize, Vec<PatchWrite>)>> {
+    fn plan_patch(&self, patches: &IndexMap<String, Value>) -> Result<PatchPlan> {
         let mut plan = Vec::with_capacity(patches.len());
         for (name, list) in patches {
             let Some((idx, _, col)) = self.columns.get_full(name) else {
@@ -1333,7 +1334,7 @@ mod tests {
             let Some(Value::Array(v)) = d.get("x") else { panic!() };
             let Repr::Typed(t) = &d.columns[0].repr else { panic!() };
             if let Store::Growable { buf, .. } = &t.store {
-                if buf.ptr as *const u8 != last_ptr {
+                if !std::ptr::eq(buf.ptr, last_ptr) {
                     reallocs += 1;
                     last_ptr = buf.ptr;
                 }
