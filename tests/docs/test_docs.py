@@ -13,15 +13,14 @@ Quickstart conventions (see docs/quickstart.md):
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
+
+from support import DocsyncServe, subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -32,7 +31,6 @@ REQUIRED_DOCS = ["index", "quickstart", "apps", "models", "callbacks", "client",
 
 FENCE = re.compile(r"^(```|~~~)")
 LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
-SERVING = re.compile(r"docsync: serving (http://\S+)")
 
 
 # ---- links -------------------------------------------------------------------------------------
@@ -131,7 +129,9 @@ def test_link_checker_catches_a_broken_link(tmp_path: Path) -> None:
 # ---- the quickstart runs -------------------------------------------------------------------------
 
 def python_blocks(path: Path) -> list[str]:
-    blocks, current, inside = [], [], False
+    blocks: list[str] = []
+    current: list[str] = []
+    inside = False
     for line in path.read_text().splitlines():
         stripped = line.strip()
         if not inside and stripped.startswith("```python"):
@@ -144,56 +144,23 @@ def python_blocks(path: Path) -> list[str]:
     return blocks
 
 
-class Server:
-    """`python -m docsync serve --port 0 APP` in a directory, and the URL it logged."""
+class Server(DocsyncServe):
+    """`python -m docsync serve --port 0 APP` in a directory (tests/support.py)."""
 
     def __init__(self, app: str, cwd: Path) -> None:
-        env = dict(os.environ, BROWSER="true", PYTHONUNBUFFERED="1")
-        env.pop("DOCSYNC_SECRET_KEY", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "docsync", "serve", "--port", "0", app], cwd=cwd,
-                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     start_new_session=True)
-        self.lines: list[str] = []
-        self.url: str | None = None
-        ready = threading.Event()
-
-        def read() -> None:
-            assert self.proc.stdout is not None
-            for line in self.proc.stdout:
-                self.lines.append(line)
-                m = SERVING.search(line)
-                if m and self.url is None:
-                    self.url = m.group(1)
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        ready.wait(60)
-        if self.url is None:
-            self.stop()
-            raise RuntimeError("docsync serve did not start:\n" + "".join(self.lines))
+        super().__init__([app], cwd=cwd)
+        self.url = next(iter(self.urls.values()))
 
     @property
     def base(self) -> str:
-        m = re.match(r"http://[^/]+", self.url or "")
+        m = re.match(r"http://[^/]+", self.url)
         assert m
         return m.group(0)
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-
 
 def run_block(code: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, BROWSER="true")
-    env.pop("DOCSYNC_SECRET_KEY", None)
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=subprocess_env(), capture_output=True,
+                          text=True, timeout=timeout)
 
 
 QUICKSTART = python_blocks(DOCS / "quickstart.md")

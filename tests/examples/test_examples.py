@@ -8,6 +8,7 @@ import re
 import subprocess
 import urllib.request
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -15,7 +16,7 @@ from gallery_helpers import (GALLERY, GALLERY_APPS, PYTHON, ROOT, ServedApps, en
                              wait_until)
 
 
-def docsync_json(app: Path) -> dict:
+def docsync_json(app: Path) -> dict[str, Any]:
     proc = subprocess.run([PYTHON, "-m", "docsync", "json", str(app)], cwd=ROOT, env=env_for_subprocess(),
                           capture_output=True, text=True, timeout=90)
     assert proc.returncode == 0, f"docsync json {app} failed:\n{proc.stdout}\n{proc.stderr}"
@@ -93,7 +94,7 @@ def _length(col: object) -> int:
 # ---- scripts outside the gallery ------------------------------------------------------------
 
 @pytest.fixture()
-def empty_server():  # type: ignore[no-untyped-def]
+def empty_server() -> Iterator[ServedApps]:
     server = ServedApps([])
     try:
         yield server
@@ -110,7 +111,7 @@ def metric(base: str, name: str) -> float:
     return total
 
 
-def run_client_script(script: Path, base: str, timeout: float) -> subprocess.Popen:
+def run_client_script(script: Path, base: str) -> subprocess.Popen[str]:
     """Run an examples/client script against `base` (its `localhost:5006` rewritten)."""
     source = script.read_text()
     assert "bokeh" not in source
@@ -129,7 +130,7 @@ def run_client_script(script: Path, base: str, timeout: float) -> subprocess.Pop
 
 
 def test_output_server_script_pushes_session_hover(empty_server: ServedApps) -> None:
-    proc = run_client_script(ROOT / "examples" / "client" / "output_server.py", empty_server.base, 60)
+    proc = run_client_script(ROOT / "examples" / "client" / "output_server.py", empty_server.base)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     from docsync.client import pull_session
@@ -141,7 +142,7 @@ def test_output_server_script_pushes_session_hover(empty_server: ServedApps) -> 
 
 
 def test_animated_push_script_streams_changes(empty_server: ServedApps) -> None:
-    proc = run_client_script(ROOT / "examples" / "client" / "animated_push.py", empty_server.base, 60)
+    proc = run_client_script(ROOT / "examples" / "client" / "animated_push.py", empty_server.base)
     try:
         wait_until(lambda: metric(empty_server.base, "docsync_sessions") >= 1, timeout=30, what="the pushed session")
         first = metric(empty_server.base, "docsync_messages_in_total")
