@@ -97,6 +97,7 @@ def events_of(app: Path) -> list[str]:
 
 
 def test_directory_app(live_server: Any, dir_app: Path) -> None:
+    argv_before = list(sys.argv)
     srv: LiveServer = live_server(
         {"myapp": load_application(str(dir_app), ["--flag", "v"])},
         check_unused_sessions_ms=50,
@@ -133,6 +134,7 @@ def test_directory_app(live_server: Any, dir_app: Path) -> None:
 
     run(main())
     srv.stop()
+    assert sys.argv == argv_before  # the app saw its own argv, the process keeps its own
     assert events_of(dir_app) == [
         "server_loaded",
         f"session_created {events_of(dir_app)[1].split()[1]} 42",

@@ -25,6 +25,7 @@ Directory layout::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.machinery
@@ -32,9 +33,10 @@ import importlib.util
 import logging
 import os
 import sys
+import threading
 import types
 import uuid
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import yaml
 
@@ -170,8 +172,8 @@ class ScriptApplication(Application):
         module.__spec__ = importlib.machinery.ModuleSpec(name, None, origin=self.path)
         session.module = module
         sys.modules[name] = module
-        sys.argv = [self.path, *self.argv]
-        exec(self.code, module.__dict__)
+        with app_argv([self.path, *self.argv]):
+            exec(self.code, module.__dict__)
 
 
 class DirectoryApplication(Application):
@@ -202,8 +204,8 @@ class DirectoryApplication(Application):
         sys.modules[self.package_name] = pkg
         self.package = pkg
         if os.path.isfile(init):
-            sys.argv = [init, *self.argv]
-            exec(_compile(init), pkg.__dict__)
+            with app_argv([init, *self.argv]):
+                exec(_compile(init), pkg.__dict__)
             self.watch_files.append(init)
         hooks_file = None
         for candidate in ("server_lifecycle.py", "app_hooks.py"):
@@ -246,8 +248,8 @@ class DirectoryApplication(Application):
         module.__spec__ = importlib.machinery.ModuleSpec(name, None, origin=self.main_path)
         session.module = module
         sys.modules[name] = module
-        sys.argv = [self.main_path, *self.argv]
-        exec(self.code, module.__dict__)
+        with app_argv([self.main_path, *self.argv]):
+            exec(self.code, module.__dict__)
 
     def unload(self) -> None:
         for key in [k for k in sys.modules if k == self.package_name or k.startswith(self.package_name + ".")]:
@@ -273,14 +275,35 @@ def build_document(app: Application) -> Any:
 
     doc = app.create_document()
     ctx = SessionContext("docsync-json", RequestInfo(), ServerContext(app))
-    saved_argv = list(sys.argv)
     session = ServerSession("docsync-json", doc, ctx, IOLoop.current(), app_name=app.name)
-    try:
-        with session._entered():
-            app.run_code(session)
-    finally:
-        sys.argv = saved_argv
+    with session._entered():
+        app.run_code(session)
     return doc
+
+
+_argv_lock = threading.Lock()
+_argv_runs = 0
+_argv_saved: list[str] = []
+
+
+@contextlib.contextmanager
+def app_argv(argv: list[str]) -> Iterator[None]:
+    """``sys.argv`` is ``argv`` while app code runs (as in ``python app.py args``); the
+    process's own argv comes back when no app code is running any more. (sys.argv is
+    process-wide: apps building sessions at the same moment see the last one set.)"""
+    global _argv_runs, _argv_saved
+    with _argv_lock:
+        if _argv_runs == 0:
+            _argv_saved = sys.argv
+        _argv_runs += 1
+        sys.argv = list(argv)
+    try:
+        yield
+    finally:
+        with _argv_lock:
+            _argv_runs -= 1
+            if _argv_runs == 0:
+                sys.argv = _argv_saved
 
 
 def _compile(path: str) -> Any:
