@@ -535,3 +535,8 @@ def test_datetimes_encode_as_float_ms_like_bokeh() -> None:
     assert decode(encode(dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc))) == 86_400_000.0
     assert decode(encode(dt.datetime(1970, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))))) == 0.0
     assert decode(encode(dt.date(1970, 1, 3))) == 2 * 86_400_000.0
+
+
+def test_bool_arrays_with_odd_bytes_are_normalised() -> None:
+    odd = np.array([0, 2, 255], dtype=np.uint8).view(bool)
+    assert decode(encode(odd)).tolist() == [False, True, True]

@@ -206,7 +206,13 @@ pub fn ndarray_to_typed(arr: &Bound<'_, PyAny>) -> PyResult<TypedArray> {
     if !contiguous {
         arr = np.call_method1("ascontiguousarray", (&arr,))?;
     }
-    let data = copy_buffer(&arr)?;
+    let mut data = copy_buffer(&arr)?;
+    if dtype == Dtype::Bool && data.as_slice().iter().any(|&b| b > 1) {
+        // numpy bools made by views of other bytes may hold any non-zero byte: the wire
+        // format (and every decoder) wants 0 or 1.
+        let normalized: Vec<u8> = data.as_slice().iter().map(|&b| (b != 0) as u8).collect();
+        data = aligned_copy(&normalized);
+    }
     let expected = shape.iter().product::<usize>() * dtype.itemsize();
     if data.len() != expected {
         return Err(encode_error(format!(
