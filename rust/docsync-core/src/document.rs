@@ -1,5 +1,23 @@
 //! Document state: models (id, type, non-default props), roots, title, version, the
 //! events recorded since the last flush, atomic apply, snapshots.
+//!
+//! Semantics worth knowing (the Python layers rely on them):
+//! * Only values that differ from their default (the theme's, else the schema's) are
+//!   stored; `get` falls back to the default; `set` returns the old effective value.
+//! * Every local mutation records its event at once (`pending`); [`Document::flush`]
+//!   coalesces them into one [`Patch`] (rules in `docs/protocol.md`). Setting a
+//!   `columns` prop records `data` (or `stream` when the new data only appended rows,
+//!   or `data` with `replace=false` for the changed columns only).
+//! * Local mutations do not check that references resolve (the model layer adds a model
+//!   before it refers to it, and cycles must be addable); [`Document::apply`] does, after
+//!   all events of the patch.
+//! * `remove_root` / `collect` release every model no root reaches; their state stays
+//!   available to `take_model` until the next flush.
+//! * `apply(patch, client=true)` refuses changes to existing models' props that are not
+//!   client-writable; structural events (`new`, `del`, `root+`, `root-`, `title`) and
+//!   messages are allowed (the Python client sends them too).
+//! * Models are shared `Arc`s with a stamp that changes on every mutation: `copy` is
+//!   O(models) pointer copies, and `diff` skips shared or same-stamp models.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
