@@ -227,7 +227,8 @@ def _note(out: dict[str, Any], d: Side, memcpy: float) -> str:
     floor = d.size / memcpy if d.size else 0.0
     parts = [
         f"docsync.js {per_mib:.3f} ms/MiB",
-        f"memcpy of the docsync message {floor * 1e6:.0f} µs (numpy, this machine)",
+        f"one copy of the docsync message: {out['docsync']['copyMs'] * 1e3:.0f} µs in the page, "
+        f"{floor * 1e6:.0f} µs memcpy in numpy",
         f"batches {out['docsync']['batch']}/{out['bokeh']['batch']} calls",
         f"BokehJS {out['bokehVersion']}",
     ]
