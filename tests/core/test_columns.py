@@ -282,7 +282,7 @@ ops = st.lists(
 @given(st.integers(0, 30), ops, st.integers(0, 2**31))
 def test_streams_and_patches_match_numpy(n0: int, operations: list[Any], seed: int) -> None:
     rng = np.random.default_rng(seed)
-    ref = {"x": rng.random(n0), "i": rng.integers(-100, 100, n0).astype("int32"), "s": [f"r{j}" for j in range(n0)]}
+    ref: dict[str, Any] = {"x": rng.random(n0), "i": rng.integers(-100, 100, n0).astype("int32"), "s": [f"r{j}" for j in range(n0)]}
     doc = make({k: (v.copy() if isinstance(v, np.ndarray) else list(v)) for k, v in ref.items()})
     held = []
     for op in operations:
