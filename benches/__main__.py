@@ -91,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     report = render(results, args.quick, memcpy, time.perf_counter() - start)
     RESULTS_DIR.mkdir(exist_ok=True)
     name = "quick.md" if args.quick else "latest.md"
+    if args.only:  # a partial run never overwrites the full reports
+        name = ("quick-" if args.quick else "") + "only-" + "-".join(args.only) + ".md"
     (RESULTS_DIR / name).write_text(report)
-    if not args.quick:
+    if not args.quick and not args.only:
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d-%H%M")
         (RESULTS_DIR / f"{stamp}.md").write_text(report)
     print(f"report: {RESULTS_DIR / name}")
