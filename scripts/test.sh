@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
-# Sets up (scripts/setup.sh) and runs every test: Rust, Python (unit, integration,
-# browser, deployment), JavaScript (node --test), the stub check and the quick benchmark run.
-set -euo pipefail
+# Sets up (scripts/setup.sh) and runs every test: Rust, JavaScript (node --test), the
+# stub check, Python (unit, integration, browser, deployment) and the quick benchmark run.
+# Every stage runs even when an earlier one fails; the exit code says whether all passed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-DOCSYNC_EXTRAS=test,bench ./scripts/setup.sh
+DOCSYNC_EXTRAS=test,bench ./scripts/setup.sh || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
 
-echo "== cargo test"
-cargo test -q -p docsync-core
+failed=()
+stage() {
+    local name="$1"; shift
+    echo "== $name"
+    local start=$SECONDS
+    if "$@"; then
+        echo "-- $name: ok ($((SECONDS - start)) s)"
+    else
+        echo "-- $name: FAILED ($((SECONDS - start)) s)"
+        failed+=("$name")
+    fi
+}
 
-echo "== node --test"
-node --test tests/js/
+stage "cargo test" cargo test -q -p docsync-core
+stage "node --test" node --test tests/js/
+stage "mypy.stubtest" python -m mypy.stubtest docsync._core --allowlist tests/stubtest-allowlist.txt
+stage "pytest" python -m pytest -q -p no:cacheprovider "$@"
+stage "benches --quick" python -m benches --quick
 
-echo "== mypy.stubtest"
-python -m mypy.stubtest docsync._core --allowlist tests/stubtest-allowlist.txt
-
-echo "== pytest"
-python -m pytest -q -p no:cacheprovider "$@"
-
-echo "== benches --quick"
-python -m benches --quick
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "FAILED stages: ${failed[*]}"
+    exit 1
+fi
 echo "all tests passed"
