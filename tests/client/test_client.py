@@ -448,3 +448,79 @@ def test_sync_calls_from_a_callback_do_not_deadlock(server: Server) -> None:
     doc.add_periodic_callback(lambda: ran.append(1), 10)
     time.sleep(0.1)  # nothing may happen: give it the chance
     assert ran == []
+
+
+def test_incoming_set_of_a_property_in_flight_is_ignored() -> None:
+    """The conflict rule (docs/protocol.md): our in-flight change arrives at the server
+    later and wins, so an older server value must not overwrite it locally."""
+    from docsync import _core
+
+    doc, slider = _doc_with_slider(1.0)
+    session = ClientSession("conflict", url="http://127.0.0.1:1/", document=doc)
+    slider.value = 2.0  # local, "in flight"
+    session._inflight[(slider.id, "value")] = 1
+    incoming = _core.Patch.from_events(
+        [
+            {"k": "set", "id": slider.id, "prop": "value", "value": 9.0},
+            {"k": "set", "id": slider.id, "prop": "end", "value": 20.0},
+        ]
+    )
+    session._apply_remote(incoming)
+    assert slider.value == 2.0 and slider.end == 20.0
+    session._unacked[1] = (b"", None)
+    session._confirmed(1, None)  # ok: both sides agree now
+    session._apply_remote(incoming)
+    assert slider.value == 9.0
+
+
+def test_callbacks_added_before_the_push_run(server: Server) -> None:
+    doc, slider = _doc_with_slider(0.0)
+    ran: list[int] = []
+    doc.add_periodic_callback(lambda: ran.append(1), 10)
+    doc.add_timeout_callback(lambda: setattr(slider, "value", 3.0), 10)
+    with push_session(doc, url=server.root) as a, pull_session(a.id, url=server.root) as b:
+        wait_for(lambda: len(ran) >= 3, 10, "the periodic callback")
+        remote = b.document.select_one({"name": "s"})
+        wait_for(lambda: remote.value == 3.0, 10, "the timeout callback's change")
+
+
+@pytest.mark.xfail(
+    reason="server race: ServerSession.attach() adds the connection (_join via add_callback) "
+    "after awaiting the snapshot job, so a _deliver queued by the next job runs first and "
+    "the joining client misses that change; fix: queue _join from inside the snapshot job",
+    strict=False,
+)
+def test_clients_joining_during_a_stream_converge(server: Server) -> None:
+    """Clients that join while rows are streaming end with exactly the pusher's rows
+    (a change published while a client joins must reach it once: no gap, no repeat)."""
+    from docsync.document import Document
+    from docsync.models import ColumnDataSource
+
+    doc = Document()
+    source = ColumnDataSource(data={"x": np.zeros(1)}, name="src")
+    doc.add_root(source)
+    count = [0]
+
+    def add_row() -> None:
+        count[0] += 1
+        source.stream({"x": np.array([float(count[0])])})
+
+    with push_session(doc, url=server.root) as a:
+        cb = doc.add_periodic_callback(add_row, 2)
+        joined = []
+        try:
+            for _ in range(8):
+                joined.append(pull_session(a.id, url=server.root))
+        finally:
+            doc.remove_periodic_callback(cb)
+        try:
+            a.force_roundtrip()
+            expected = list(np.asarray(source.data["x"]))
+            assert len(expected) > 10
+            for s in joined:
+                s.force_roundtrip()
+                got = list(np.asarray(s.document.select_one({"name": "src"}).data["x"]))
+                assert got == expected
+        finally:
+            for s in joined:
+                s.close()
