@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 from support import PYTHON, ROOT, DocsyncServe, subprocess_env, wait_until
 
-__all__ = ["GALLERY", "GALLERY_APPS", "PYTHON", "ROOT", "ServedApps", "env_for_subprocess", "gallery_serve_args",
-           "wait_until"]
+__all__ = ["GALLERY", "GALLERY_APPS", "PYTHON", "ROOT", "ServedApps", "client_script", "env_for_subprocess",
+           "gallery_serve_args", "wait_until"]
 
 GALLERY = ROOT / "examples" / "gallery"
 env_for_subprocess = subprocess_env
@@ -48,3 +49,19 @@ def gallery_serve_args() -> list[str]:
     """The documented gallery command's arguments (examples/gallery/README.md): the folder,
     which stands for the apps in it."""
     return [str(GALLERY.relative_to(ROOT))]
+
+
+def client_script(script: Path, base: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Run an examples/client script unchanged against the server at `base`: the scripts use
+    the default URL (http://localhost:5006/), so a wrapper points the defaults at `base`."""
+    source = script.read_text()
+    assert "bokeh" not in source
+    wrapper = (
+        "import runpy, sys, docsync.client, docsync.client._urls, docsync.io\n"
+        f"docsync.client._urls.DEFAULT_URL = docsync.client.DEFAULT_URL = {base + '/'!r}\n"
+        f"docsync.io.DEFAULT_SERVER_URL = {base + '/'!r}\n"
+        f"sys.argv = [{str(script)!r}]\n"
+        f"runpy.run_path({str(script)!r}, run_name='__main__')\n"
+    )
+    return subprocess.Popen([PYTHON, "-c", wrapper], cwd=ROOT, env=env or env_for_subprocess(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -12,8 +12,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from gallery_helpers import (GALLERY, GALLERY_APPS, PYTHON, ROOT, ServedApps, env_for_subprocess,
-                             wait_until)
+from gallery_helpers import (GALLERY, GALLERY_APPS, PYTHON, ROOT, ServedApps, client_script,
+                             env_for_subprocess, wait_until)
 
 
 def docsync_json(app: Path) -> dict[str, Any]:
@@ -111,26 +111,8 @@ def metric(base: str, name: str) -> float:
     return total
 
 
-def run_client_script(script: Path, base: str) -> subprocess.Popen[str]:
-    """Run an examples/client script against `base` (its `localhost:5006` rewritten)."""
-    source = script.read_text()
-    assert "bokeh" not in source
-    env = env_for_subprocess()
-    # The scripts use the default URL (http://localhost:5006/); point them at the test server
-    # through a wrapper that sets the default, leaving the script's code as users see it.
-    wrapper = (
-        "import runpy, sys, docsync.client, docsync.client._urls, docsync.io\n"
-        f"docsync.client._urls.DEFAULT_URL = docsync.client.DEFAULT_URL = {base + '/'!r}\n"
-        f"docsync.io.DEFAULT_SERVER_URL = {base + '/'!r}\n"
-        f"sys.argv = [{str(script)!r}]\n"
-        f"runpy.run_path({str(script)!r}, run_name='__main__')\n"
-    )
-    return subprocess.Popen([PYTHON, "-c", wrapper], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
 def test_output_server_script_pushes_session_hover(empty_server: ServedApps) -> None:
-    proc = run_client_script(ROOT / "examples" / "client" / "output_server.py", empty_server.base)
+    proc = client_script(ROOT / "examples" / "client" / "output_server.py", empty_server.base)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     from docsync.client import pull_session
@@ -142,7 +124,7 @@ def test_output_server_script_pushes_session_hover(empty_server: ServedApps) -> 
 
 
 def test_animated_push_script_streams_changes(empty_server: ServedApps) -> None:
-    proc = run_client_script(ROOT / "examples" / "client" / "animated_push.py", empty_server.base)
+    proc = client_script(ROOT / "examples" / "client" / "animated_push.py", empty_server.base)
     try:
         wait_until(lambda: metric(empty_server.base, "docsync_sessions") >= 1, timeout=30, what="the pushed session")
         first = metric(empty_server.base, "docsync_messages_in_total")

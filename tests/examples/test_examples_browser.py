@@ -7,13 +7,14 @@ Screenshots of every example go to test-output/gallery-<app>.png.
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
-from gallery_helpers import GALLERY_APPS, ServedApps
+from gallery_helpers import GALLERY_APPS, PYTHON, ROOT, ServedApps, client_script, env_for_subprocess, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -263,7 +264,7 @@ def test_flask_page_embeds_a_live_app(page: Page, test_output: Path) -> None:
     import subprocess
     import urllib.request
 
-    from gallery_helpers import GALLERY, PYTHON, ROOT, env_for_subprocess, wait_until
+    from gallery_helpers import GALLERY
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -292,3 +293,58 @@ def test_flask_page_embeds_a_live_app(page: Page, test_output: Path) -> None:
         flask.terminate()
         flask.communicate(timeout=15)
         server.stop()
+
+
+def run_seed_client_script(script: str, base: str, url_file: Path) -> subprocess.Popen[str]:
+    """Run examples/client/<script> against `base`; the page it opens with show() is
+    written to `url_file` (BROWSER is a command that records its argument)."""
+    env = env_for_subprocess()
+    env["BROWSER"] = f"{PYTHON} -c \"import sys; open({str(url_file)!r}, 'a').write(sys.argv[1] + '\\n')\" %s"
+    return client_script(ROOT / "examples" / "client" / script, base, env)
+
+
+@pytest.fixture()
+def empty_server() -> Iterator[ServedApps]:
+    server = ServedApps([])
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_output_server_page_shows_the_pushed_plot(page: Page, empty_server: ServedApps, tmp_path: Path,
+                                                   test_output: Path) -> None:
+    url_file = tmp_path / "opened.txt"
+    proc = run_seed_client_script("output_server.py", empty_server.base, url_file)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    opened = url_file.read_text().split()
+    assert opened == [empty_server.base + "/?docsync-session-id=hover"]
+    console = open_app(page, opened[0], "Plot")
+    page.wait_for_selector('[data-model-type="Plot"] canvas')
+    assert page.evaluate("() => window.__t.models('Title').map((m) => m.get('text'))") == ["Server Plot"]
+    assert page.evaluate("() => window.__t.len('x')") == 3
+    shoot(page, test_output, "client-output-server")
+    assert not console.errors, "\n".join(console.errors)
+
+
+def test_animated_push_page_animates(page: Page, empty_server: ServedApps, tmp_path: Path, test_output: Path) -> None:
+    """The seed's push_session script: the callback runs in the script, the page animates."""
+    url_file = tmp_path / "opened.txt"
+    proc = run_seed_client_script("animated_push.py", empty_server.base, url_file)
+    try:
+        wait_until(lambda: url_file.exists() and url_file.read_text().strip(), timeout=30, what="session.show()")
+        url = url_file.read_text().split()[0]
+        assert "docsync-session-id=" in url
+        console = open_app(page, url, "Plot")
+        alpha = page.evaluate("() => window.__t.models('Line').map((m) => m.get('line_alpha'))")
+        page.wait_for_function(
+            "(before) => JSON.stringify(window.__t.models('Line').map((m) => m.get('line_alpha'))) !== before",
+            arg=str(alpha).replace("'", '"'), timeout=10_000)
+        shoot(page, test_output, "client-animated-push")
+        assert not console.errors, "\n".join(console.errors)
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+    assert "Traceback" not in out, out
