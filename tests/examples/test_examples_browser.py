@@ -14,7 +14,8 @@ from typing import Any, Iterator
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
-from gallery_helpers import GALLERY_APPS, PYTHON, ROOT, ServedApps, client_script, env_for_subprocess, wait_until
+from gallery_helpers import (GALLERY_APPS, PYTHON, ROOT, ServedApps, client_script, env_for_subprocess,
+                             wait_until)
 
 pytestmark = pytest.mark.browser
 
