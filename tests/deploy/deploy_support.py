@@ -1,4 +1,4 @@
-"""Real nginx and supervisord, started and stopped by the tests on 127.0.0.1 high ports.
+"""Real nginx and supervisord for the deployment tests, on 127.0.0.1 high ports.
 
 The configurations under test are the ones users copy from deploy/: each test renders
 one of them with its ports and paths replaced (nothing else changed) and runs the real

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEPLOY, Nginx
+from deploy_support import DEPLOY
 from support import ROOT, DocsyncServe, free_port, subprocess_env, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
