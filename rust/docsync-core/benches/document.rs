@@ -121,6 +121,21 @@ fn document_benches(c: &mut Criterion) {
         });
     }
 
+    // A large column payload: decode and apply a 100,000-row x 3 stream.
+    let big = Patch::from_events(vec![Event::Stream { id: Arc::from("src"), prop: "data".into(), columns: rows(100_000), rollover: Some(200_000) }]);
+    let big_bytes = big.encode().unwrap();
+    let mut d = source_doc(10);
+    let mut g = c.benchmark_group("large patch");
+    g.throughput(Throughput::Bytes(big_bytes.len() as u64));
+    g.bench_function("encode 100k rows x 3 float64", |b| b.iter(|| black_box(Patch::from_events(big.events().to_vec()).encode().unwrap())));
+    g.bench_function("decode + apply 100k rows x 3 float64 (rollover 200k)", |b| {
+        b.iter(|| {
+            let p = Patch::decode(&big_bytes, Limits::default()).unwrap();
+            black_box(d.apply(&p, false).unwrap())
+        })
+    });
+    g.finish();
+
     let d = source_doc(1_000_000);
     let mut g = c.benchmark_group("snapshot");
     g.throughput(Throughput::Bytes(3 * 8 * 1_000_000));
