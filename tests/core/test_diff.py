@@ -172,3 +172,26 @@ def test_malformed_json_patch_operations() -> None:
 def test_document_patch_is_not_a_tree_patch() -> None:
     with pytest.raises(errors.PatchError):
         Patch.from_events([{"k": "title", "title": "x"}]).to_json_patch()
+
+
+def test_diff_sends_props_that_went_back_to_their_default() -> None:
+    a = sample_document()
+    b = a.copy()
+    b.set("s1", "title", "")  # the default: no longer stored in b
+    assert "title" not in b.props("s1")
+    assert diff(a, b).events() == [{"k": "set", "id": "s1", "prop": "title", "value": ""}]
+    apply(a, diff(a, b))
+    assert a == b and "title" not in a.props("s1")
+
+
+def test_diff_of_a_model_whose_type_changed() -> None:
+    a = sample_document()
+    b = Document.from_snapshot(a.snapshot())
+    b.remove_root("box")
+    b.add_model("s1", "CoreBox", {"name": "now a box"})
+    b.add_root("s1")
+    p = diff(a, b)
+    kinds = [e["k"] for e in p.events()]
+    assert kinds.index("del") < kinds.index("new")
+    apply(a, p)
+    assert a == b and a.model_type("s1") == "CoreBox"
