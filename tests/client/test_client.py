@@ -524,3 +524,12 @@ def test_clients_joining_during_a_stream_converge(server: Server) -> None:
         finally:
             for s in joined:
                 s.close()
+
+
+def test_one_document_one_session(server: Server) -> None:
+    doc, _ = _doc_with_slider()
+    with push_session(doc, url=server.root) as a:
+        with pytest.raises(RuntimeError, match=a.id):
+            push_session(doc, url=server.root)
+    with push_session(doc, url=server.root) as b:  # after close, again
+        assert b.connected

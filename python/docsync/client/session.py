@@ -1073,6 +1073,17 @@ class ClientSession:
 # ---------------------------------------------------------------------------------------
 
 
+def _check_not_synced(document: Any) -> None:
+    """One document, one session: two would each send half of its changes."""
+    current = getattr(document, "_scheduler", None)
+    if isinstance(current, _Scheduler) and not current._session._closed.is_set():
+        other = current._session
+        raise RuntimeError(
+            f"this document is already synced with session {other.id!r} at {other.url}; "
+            f"close that session first (or use its document)"
+        )
+
+
 _open_sessions: "weakref.WeakSet[ClientSession]" = weakref.WeakSet()
 
 
@@ -1102,6 +1113,7 @@ def push_session(
     server, wrong URL, refused) naming the URL and the reason."""
     if document is None:
         raise TypeError("push_session() needs a Document (e.g. curdoc())")
+    _check_not_synced(document)
     return _connect_sync(ClientSession(session_id, url, app_path, document=document, push=True, **options))
 
 
@@ -1117,6 +1129,7 @@ async def push_session_async(
     document: Any, session_id: str | None = None, url: str = "default", app_path: str | None = None, **options: Any
 ) -> ClientSession:
     """:func:`push_session` for asyncio code (I/O runs on the running loop)."""
+    _check_not_synced(document)
     return await ClientSession.connect_async(session_id, url, app_path, document=document, **options)
 
 
