@@ -2,7 +2,7 @@
 import numpy as np
 
 from docsync.layouts import column, row
-from docsync.models import ColumnDataSource, DataTable, Div, TableColumn
+from docsync.models import ColumnDataSource, DataTable, Div, NumberFormatter, StringFormatter, TableColumn
 from docsync.plotting import curdoc, figure
 
 doc = curdoc()
@@ -21,9 +21,12 @@ highlight = ColumnDataSource(data=dict(density=[], hardness=[], name=[]))
 
 table = DataTable(source=source, width=420, height=520, sortable=True, selectable=True,
                   columns=[TableColumn(field="name", title="Sample"),
-                           TableColumn(field="element", title="Element"),
-                           TableColumn(field="density", title="Density"),
-                           TableColumn(field="hardness", title="Hardness")])
+                           TableColumn(field="element", title="Element",
+                                       formatter=StringFormatter(font_style="bold")),
+                           TableColumn(field="density", title="Density",
+                                       formatter=NumberFormatter(format="0.00", text_align="right")),
+                           TableColumn(field="hardness", title="Hardness",
+                                       formatter=NumberFormatter(format="0.00", text_align="right"))])
 
 plot = figure(title="Density vs hardness (tap a point to select it)", width=560, height=520,
               tools="pan,wheel_zoom,box_zoom,reset,save")

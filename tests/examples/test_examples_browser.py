@@ -207,6 +207,18 @@ def test_table_row_click_selects(app_page: Any, page: Page) -> None:
     assert [4] in selections
 
 
+def test_table_tap_on_plot_selects_the_nearest_row(app_page: Any, page: Page) -> None:
+    app_page("table", "tapped")
+    canvas = page.locator('[data-model-type="Plot"] canvas').first
+    box = canvas.bounding_box()
+    assert box
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.45)
+    page.wait_for_function("() => window.__t.text('Div').includes('1</b> selected')", timeout=10_000)
+    # the table shows the same selection (Python set source.selected.indices)
+    selections = page.evaluate("() => window.__t.models('Selection').map((m) => Array.from(m.get('indices')))")
+    assert any(len(indices) == 1 for indices in selections)
+
+
 def test_table_selection_highlights_points(app_page: Any, page: Page) -> None:
     app_page("table", "selected")
     set_model(page, "(m) => m.type === 'Selection'", "indices", [3, 5, 8])
