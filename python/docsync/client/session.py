@@ -309,7 +309,7 @@ class ClientSession:
                 push_value = await self._on_worker(self._snapshot_for_push)
             try:
                 await self._open(resume=None, push=push_value)
-            except _Refused as e:
+            except _Refused as e:  # (a first connection is never retried: fail promptly)
                 raise e.error from None
             # the document's callbacks run on this session from now on
             await self._on_worker(lambda: self._document._attach_scheduler(self._scheduler))
@@ -416,7 +416,10 @@ class ClientSession:
                     raise asyncio.TimeoutError
                 data = await asyncio.wait_for(ws.read_message(), remaining)
                 if data is None:
-                    raise _Refused(self._closed_error(ws, during_handshake=True))
+                    error = self._closed_error(ws, during_handshake=True)
+                    if ws.close_code in (None, 1001, 1006, 1011, 4008):
+                        raise error  # going away / lost / overloaded: worth retrying
+                    raise _Refused(error)
                 msg = self._decode(data, strict=True)
                 if msg.type == "snapshot":
                     self._on_snapshot(msg)
@@ -431,11 +434,9 @@ class ClientSession:
         except asyncio.TimeoutError:
             ws.close()
             self._ws = None
-            raise _Refused(
-                ConnectionRefusedByServer(
-                    f"the server at {self._app_url} accepted the WebSocket but did not answer "
-                    f"the hello within {self._handshake_timeout:g} s"
-                )
+            raise ConnectionRefusedByServer(
+                f"the server at {self._app_url} accepted the WebSocket but did not answer "
+                f"the hello within {self._handshake_timeout:g} s"
             ) from None
         except BaseException:
             ws.close()
@@ -445,8 +446,9 @@ class ClientSession:
         # retry what the server has not confirmed, in order (it drops duplicates)
         with self._lock:
             pending = [m for m, _ in self._unacked.values()]
-        for m in pending:
-            ws.write_message(m, binary=True)
+        with contextlib.suppress(WebSocketClosedError, StreamClosedError):
+            for m in pending:
+                ws.write_message(m, binary=True)
 
     def _closed_error(self, ws: Any, during_handshake: bool = False) -> DocsyncError:
         code, reason = ws.close_code, ws.close_reason or ""
