@@ -366,3 +366,47 @@ def test_sigterm_stops_even_when_a_callback_hangs(tmp_path: Path) -> None:
         assert "still running" in s.output
     finally:
         s.stop(signal.SIGKILL)
+
+
+def test_num_procs_workers_share_sessions_and_resumes(tmp_path: Path) -> None:
+    """Whichever worker the kernel hands a connection to, a shared session id reaches the
+    one session, and a resume never finds "expired" while the session lives."""
+    script = tmp_path / "shared.py"
+    script.write_text(
+        "import os\nfrom docsync.document import curdoc\nfrom docsync.models import Div, Slider\n"
+        "curdoc().add_root(Div(text=str(os.getpid()), name='div'))\n"
+        "curdoc().add_root(Slider(end=100, name='slider'))\n"
+    )
+    s = Serve(str(script), "--num-procs", "2", "--log-level", "debug")
+    try:
+        port = int(re.search(r":(\d+)/", s.urls[0]).group(1))  # type: ignore[union-attr]
+        url = f"ws://127.0.0.1:{port}/shared/ws?docsync-session-id=together"
+
+        async def main() -> None:
+            first = await Client.connect(url)
+            snap = await first.hello("first")
+            ids = model_ids(snap.payload)
+            owner = prop(snap.payload, ids["div"], "text")
+            seq = snap.seq
+            for i in range(12):
+                c = await Client.connect(url)
+                if i % 2:
+                    m = await c.hello(f"v{i}")
+                    assert m.type == "snapshot" and prop(m.payload, ids["div"], "text") == owner
+                else:  # a resume from the last change: nothing to replay, and never "expired"
+                    await c.send("hello", payload={"client_id": f"v{i}", "resume": seq, "push": None})
+                await c.send_patch([{"k": "set", "id": ids["slider"], "prop": "value", "value": float(i)}])
+                ok = await c.recv()
+                assert ok.type == "ok", ok.type
+                seq = ok.seq
+                c.close()
+            # the first connection saw every change, whoever sent it
+            got = []
+            while len(got) < 12:
+                m = await first.recv_type("patch")
+                got.append(m.patch.events()[0]["value"])
+            assert got == [float(i) for i in range(12)]
+
+        run(main())  # (most connections land in the worker that does not own the session)
+    finally:
+        assert s.stop() == 0

@@ -94,11 +94,26 @@ def serve(args: Any) -> int:
     for url in urls:
         log.info("docsync: serving %s", url)
 
+    private: list[list[Any]] = []
+    peer_ports: list[int] = []
+    relay_secret = None
     if num_procs != 1:
+        import secrets
+
         n = num_procs if num_procs > 0 else (os.cpu_count() or 1)
+        # one private loopback socket per worker, so workers can relay sessions to each
+        # other (docsync.server.relay)
+        private = [netutil.bind_sockets(0, "127.0.0.1") for _ in range(n)]
+        relay_secret = secrets.token_hex(16)
         task = _fork(n)
         if task is None:
             return 0  # the parent: children have exited
+        for i, socks in enumerate(private):
+            if i != task:
+                peer_ports.append(socks[0].getsockname()[1])
+                for sock in socks:
+                    sock.close()
+        private = [private[task]]
         log.info("docsync: worker %d (pid %d) started", task, os.getpid())
 
     try:
@@ -121,6 +136,9 @@ def serve(args: Any) -> int:
         websocket_max_message_size=args.websocket_max_message_size,
         sockets=sockets,
         loop=loop,
+        private_sockets=private[0] if private else None,
+        peer_ports=peer_ports,
+        relay_secret=relay_secret,
     )
     server.start()
     if args.dev:

@@ -21,6 +21,7 @@ from tornado.iostream import StreamClosedError
 
 from docsync.server.contexts import RequestInfo
 from docsync.server.protocol import CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN, ServerConnection
+from docsync.server.relay import RELAY_HEADER, Relay, find_peer
 from docsync.server.tokens import TokenError, check_session_id, decode_token, generate_session_id, generate_token
 
 if TYPE_CHECKING:
@@ -235,7 +236,7 @@ class WSHandler(_Base, websocket.WebSocketHandler):
         self.server = server
         self.sessions = sessions
         self.conn: ServerConnection | None = None
-        self._refusal: str | None = None
+        self.relay: Relay | None = None  # --num-procs: the session lives in a sibling worker
 
     def prepare(self) -> None:
         _Base.prepare(self)
@@ -263,7 +264,7 @@ class WSHandler(_Base, websocket.WebSocketHandler):
             return generate_session_id(key), info
         return check_session_id(requested, key), info
 
-    def open(self, *args: Any) -> None:
+    async def open(self, *args: Any) -> None:
         self.set_nodelay(True)
         self.server.metrics.inc("docsync_connections_opened_total", app=self.sessions.app.name)
         try:
@@ -272,6 +273,24 @@ class WSHandler(_Base, websocket.WebSocketHandler):
             self.server.metrics.inc("docsync_connections_closed_total", code=str(CLOSE_FORBIDDEN))
             self.close(CLOSE_FORBIDDEN, str(e)[:120])
             return
+        if (
+            self.server.peer_ports
+            and self.sessions.get(session_id) is None
+            and self.request.headers.get(RELAY_HEADER) != self.server.relay_secret
+        ):
+            port = await find_peer(self.server, self.sessions.app.name, session_id, self.request.host)
+            if port is not None:
+                relay = Relay(self, port)
+                try:
+                    await relay.start()
+                except Exception as e:
+                    log.warning("could not relay session %s to the worker on port %d: %s", session_id, port, e)
+                else:
+                    log.debug("relaying session %s to the worker on port %d", session_id, port)
+                    self.server.metrics.inc("docsync_relayed_connections_total")
+                    self.relay = relay
+                    self.server.connections.add(self)
+                    return
         self.conn = ServerConnection(
             self.sessions,
             session_id,
@@ -284,11 +303,15 @@ class WSHandler(_Base, websocket.WebSocketHandler):
         self.server.connections.add(self)
 
     async def on_message(self, message: str | bytes) -> None:
-        if self.conn is not None:
+        if self.relay is not None:
+            await self.relay.forward(message)
+        elif self.conn is not None:
             await self.conn.receive(message)
 
     def on_close(self) -> None:
         self.server.connections.discard(self)
+        if self.relay is not None:
+            self.relay.close(self.close_code, self.close_reason)
         if self.conn is not None:
             self.conn.connection_lost()
 

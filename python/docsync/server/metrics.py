@@ -26,6 +26,7 @@ _COUNTERS: dict[str, str] = {
     "docsync_client_errors_total": "Client messages rejected with an error",
     "docsync_connections_closed_total": "Connections closed, by close code",
     "docsync_resumes_total": "Resumes, by outcome (replay, resync, expired)",
+    "docsync_relayed_connections_total": "Connections relayed to the sibling worker holding their session (--num-procs)",
 }
 
 

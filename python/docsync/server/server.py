@@ -37,6 +37,7 @@ from docsync.server.hosts import HostPolicy
 from docsync.server.manager import AppSessions
 from docsync.server.metrics import Metrics
 from docsync.server.protocol import CLOSE_GOING_AWAY, RateLimit
+from docsync.server.relay import HasSessionHandler
 from docsync.server.tokens import secret_key_from_env
 
 __all__ = ["Server"]
@@ -73,6 +74,9 @@ class Server:
         log_max_bytes: int = 64 * 1024 * 1024,
         sockets: list[socket.socket] | None = None,
         loop: IOLoop | None = None,
+        private_sockets: list[socket.socket] | None = None,
+        peer_ports: list[int] | None = None,
+        relay_secret: str | None = None,
     ) -> None:
         if apps is None:
             app_list = [Application("")]
@@ -108,6 +112,11 @@ class Server:
         self.log_max_bytes = log_max_bytes
         self._sockets = sockets
         self._loop = loop
+        # --num-procs: this worker's private loopback socket, its siblings' ports, and the
+        # run's secret (see docsync.server.relay)
+        self._private_sockets = private_sockets or []
+        self.peer_ports = list(peer_ports or [])
+        self.relay_secret = relay_secret
         self.max_write_buffer = max(64 * 1024 * 1024, 2 * websocket_max_message_size)
         self.metrics = Metrics()
         self.connections: set[WSHandler] = set()
@@ -167,6 +176,7 @@ class Server:
         kw = {"server": self}
         routes: list[Any] = [
             (rf"{p}/metrics", MetricsHandler, kw),
+            (rf"{p}/_docsync/has", HasSessionHandler, kw),
             (r"/favicon.ico", FaviconHandler, kw),
             (rf"{p}/static/(.*)", StaticHandler, {**kw, "path": STATIC_PATH}),
         ]
@@ -244,7 +254,7 @@ class Server:
         self.http_server = httpserver.HTTPServer(
             self.tornado_app, xheaders=self.use_xheaders, max_buffer_size=self.websocket_max_message_size + 1024 * 1024
         )
-        self.http_server.add_sockets(sockets)
+        self.http_server.add_sockets(sockets + self._private_sockets)
         if self.check_unused_sessions_ms > 0:
             self._cleanup = PeriodicCallback(self._cleanup_sessions, self.check_unused_sessions_ms)
             self._cleanup.start()
