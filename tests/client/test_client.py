@@ -407,6 +407,12 @@ def test_urls() -> None:
     assert _urls.page_url("http://h:1/", "hover") == "http://h:1/?docsync-session-id=hover"
     with pytest.raises(ValueError, match="ftp://x"):
         _urls.app_url("ftp://x")
+    assert _urls.split_session_id("http://h:1/app?docsync-session-id=abc") == ("http://h:1/app", "abc")
+    assert _urls.split_session_id("http://h:1/app?a=1&docsync-session-id=abc") == ("http://h:1/app?a=1", "abc")
+    assert _urls.split_session_id("http://h:1/app") == ("http://h:1/app", None)
+    # a pasted page URL joins that session
+    s = ClientSession(url="http://h:1/app?docsync-session-id=abc")
+    assert s.id == "abc" and s.url == "http://h:1/app" and s.page_url == "http://h:1/app?docsync-session-id=abc"
 
 
 def test_constructing_without_connecting_does_nothing() -> None:

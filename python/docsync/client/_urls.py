@@ -9,7 +9,7 @@ to the app URL.
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "DEFAULT_URL",
@@ -19,6 +19,7 @@ __all__ = [
     "websocket_url",
     "page_url",
     "session_id_and_token",
+    "split_session_id",
 ]
 
 DEFAULT_URL = "http://localhost:5006/"
@@ -80,6 +81,17 @@ def page_url(app: str, session_id: str) -> str:
     if parts.query:
         query = parts.query + "&" + query
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def split_session_id(app: str) -> tuple[str, str | None]:
+    """A session page URL (``…/app?docsync-session-id=x``) → (the app URL, ``"x"``)."""
+    parts = urlsplit(app)
+    if SESSION_ID_ARG not in parts.query:
+        return app, None
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    ids = [v for k, v in pairs if k == SESSION_ID_ARG]
+    rest = urlencode([(k, v) for k, v in pairs if k != SESSION_ID_ARG])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, rest, "")), (ids[-1] or None) if ids else None
 
 
 def session_id_and_token(session_id: str | None) -> tuple[str, str]:

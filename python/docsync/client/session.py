@@ -194,7 +194,9 @@ class ClientSession:
     ) -> None:
         """Prepare a session (not connected yet: use :func:`push_session`,
         :func:`pull_session` or :meth:`connect_async`)."""
-        self._app_url = _urls.app_url(url, app_path)
+        self._app_url, in_url = _urls.split_session_id(_urls.app_url(url, app_path))
+        if session_id is None:
+            session_id = in_url  # a page URL pasted as url: join that session
         self._id, self._token = _urls.session_id_and_token(session_id)
         self._ws_url = _urls.websocket_url(self._app_url, self._token)
         self._document = document
