@@ -305,3 +305,29 @@ def test_server_md_defaults_match_the_cli() -> None:
             assert documented == str(actual), f"--{option}: server.md says {documented}, the CLI uses {actual}"
             checked += 1
     assert checked >= 8
+
+
+def test_quickstart_walk_streams_when_served(tmp_path: Path) -> None:
+    """The quickstart's periodic-callback app really streams once served."""
+    for block in QUICKSTART:
+        if block.startswith("# file:"):
+            (tmp_path / block.splitlines()[0].split(":", 1)[1].strip()).write_text(block)
+    assert (tmp_path / "walk.py").is_file()
+    server = Server("walk.py", tmp_path)
+    try:
+        code = (
+            "import time\n"
+            "from docsync.client import pull_session\n"
+            f"with pull_session(url={server.url!r}) as session:\n"
+            "    source = session.document.roots[0].renderers[0].data_source\n"
+            "    deadline = time.monotonic() + 30\n"
+            "    while len(source.data['step']) < 6:\n"
+            "        assert time.monotonic() < deadline, 'the walk does not stream'\n"
+            "        time.sleep(0.05)\n"
+            "    print('steps', source.data['step'][:6].tolist())\n"
+        )
+        proc = run_block(code, tmp_path)
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("steps [0, 1, 2, 3, 4, 5]")
