@@ -382,3 +382,20 @@ def test_datetimes_stream_into_datetime_columns() -> None:
     assert t.dtype == np.dtype("datetime64[ms]")
     assert t[1] == np.datetime64("2024-01-01T00:00:01.000") and np.isnat(t[2])
     assert t[3] == np.datetime64("2024-01-01T00:00:02.000")
+
+
+def test_views_passed_back_to_the_engine_are_not_copied() -> None:
+    doc = make({"x": np.arange(10.0), "y": np.arange(10.0)})
+    x = col(doc, "x")
+    doc.set_column("s", "data", "y", x)
+    assert address(col(doc, "y")) == address(x)
+    doc.set_column("s", "data", "y", x[2:4])  # a contiguous slice of a view: still shared
+    assert address(col(doc, "y")) == address(x) + 16
+    doc.set_column("s", "data", "y", x[::2])  # not contiguous: copied
+    assert col(doc, "y").tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
+    # later appends and patches of x never show through y
+    doc.set_column("s", "data", "y", x)
+    doc.stream("s", "data", {"x": [10.0], "y": [10.0]})
+    doc.patch_columns("s", "data", {"x": [(0, -1.0)]})
+    assert col(doc, "y").tolist() == [*np.arange(10.0).tolist(), 10.0]
+    assert col(doc, "x")[0] == -1.0

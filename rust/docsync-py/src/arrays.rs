@@ -203,6 +203,12 @@ pub fn ndarray_to_typed(arr: &Bound<'_, PyAny>) -> PyResult<TypedArray> {
         )));
     }
     let contiguous: bool = arr.getattr("flags")?.getattr("c_contiguous")?.extract()?;
+    if contiguous {
+        if let Some(data) = engine_memory(&arr, shape.iter().product::<usize>() * dtype.itemsize())? {
+            // A view the engine handed out: its memory is already immutable engine memory.
+            return Ok(TypedArray { dtype, shape, data });
+        }
+    }
     if !contiguous {
         arr = np.call_method1("ascontiguousarray", (&arr,))?;
     }
@@ -221,6 +227,34 @@ pub fn ndarray_to_typed(arr: &Bound<'_, PyAny>) -> PyResult<TypedArray> {
         )));
     }
     Ok(TypedArray { dtype, shape, data })
+}
+
+/// The engine memory under an ndarray that views an [`EngineBuffer`] (an array the
+/// engine handed out, or a slice of one), so that passing it back costs no copy.
+fn engine_memory(arr: &Bound<'_, PyAny>, nbytes: usize) -> PyResult<Option<ArrayBuffer>> {
+    let mut base = arr.getattr("base")?;
+    // ndarray -> (ndarray views ...) -> EngineBuffer; memoryviews are not expected here.
+    for _ in 0..8 {
+        if base.is_none() {
+            return Ok(None);
+        }
+        if let Ok(engine) = base.downcast::<EngineBuffer>() {
+            let buf = &engine.get().data;
+            let addr: usize = arr.getattr("__array_interface__")?.get_item("data")?.get_item(0)?.extract()?;
+            let start = buf.as_ptr() as usize;
+            return Ok(match addr.checked_sub(start) {
+                Some(offset) if offset.checked_add(nbytes).is_some_and(|end| end <= buf.len()) => {
+                    Some(buf.slice(offset, offset + nbytes))
+                }
+                _ => None,
+            });
+        }
+        base = match base.getattr("base") {
+            Ok(b) => b,
+            Err(_) => return Ok(None),
+        };
+    }
+    Ok(None)
 }
 
 /// Copies the bytes of a C-contiguous buffer into 8-aligned engine memory.
