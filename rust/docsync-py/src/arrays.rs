@@ -2,7 +2,9 @@
 //!
 //! * In: the array's bytes are copied once into 8-aligned engine memory (numpy memory is
 //!   mutable by its owner, the engine's is not). Non-contiguous arrays are made
-//!   contiguous first (one copy); other datetime64 units are converted to ms.
+//!   contiguous first (one copy); other datetime64 units are converted to ms. Arrays the
+//!   engine handed out (and contiguous slices of them) come back without a copy: their
+//!   memory is engine memory already.
 //! * Out: a read-only ndarray that shares the engine's memory. [`EngineBuffer`] exports
 //!   the bytes through the buffer protocol (read-only) and keeps them alive;
 //!   `docsync.core._engine_array` wraps it with `numpy.frombuffer` as a `ColumnArray`
