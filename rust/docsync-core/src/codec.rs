@@ -1337,4 +1337,11 @@ mod tests {
             assert_eq!(out, m);
         }
     }
+
+    #[test]
+    fn value_size_for_the_record() {
+        // Decoding amplifies memory by about size_of::<Value>() per item (a list of n
+        // one-byte ints takes n * this many bytes); the size limit bounds n.
+        assert!(std::mem::size_of::<Value>() <= 80, "{}", std::mem::size_of::<Value>());
+    }
 }
