@@ -301,6 +301,10 @@ def test_server_info_and_show(server: Server, monkeypatch: pytest.MonkeyPatch) -
         assert isinstance(info["protocol"], int)
         s.show()
     assert opened == [f"{server.root}?docsync-session-id=shown"]
+    from docsync.client import show_session
+
+    show_session("other", url=server.root, app_path="/app")
+    assert opened[-1] == f"{server.root}app?docsync-session-id=other"
 
 
 # --------------------------------------------------------------------------- network

@@ -20,8 +20,17 @@ from docsync.client.session import (
     pull_session_async,
     push_session,
     push_session_async,
+    show_session,
 )
 
-__all__ = ["ClientSession", "push_session", "pull_session", "push_session_async", "pull_session_async", "DEFAULT_URL"]
+__all__ = [
+    "ClientSession",
+    "push_session",
+    "pull_session",
+    "push_session_async",
+    "pull_session_async",
+    "show_session",
+    "DEFAULT_URL",
+]
 
 DEFAULT_URL = "http://localhost:5006/"

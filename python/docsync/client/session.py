@@ -44,7 +44,14 @@ from . import _urls
 from ._loop import background_loop, in_loop_thread, run_sync
 from ._worker import DocumentThread, Timer
 
-__all__ = ["ClientSession", "push_session", "pull_session", "push_session_async", "pull_session_async"]
+__all__ = [
+    "ClientSession",
+    "push_session",
+    "pull_session",
+    "push_session_async",
+    "pull_session_async",
+    "show_session",
+]
 
 log = logging.getLogger("docsync.client")
 
@@ -1047,10 +1054,7 @@ class ClientSession:
                 doc.add_root(obj)
         with contextlib.suppress(Exception):
             self.force_roundtrip()  # the page then sees everything done so far
-        controller = webbrowser.get(browser) if browser else webbrowser
-        opened = controller.open(self.page_url, new={"same": 0, "window": 1, "tab": 2}.get(new, 2))
-        if not opened:
-            log.warning("docsync client: could not open a web browser; the session is at %s", self.page_url)
+        _open_browser(self.page_url, browser, new)
 
     def __enter__(self) -> "ClientSession":
         return self
@@ -1075,6 +1079,32 @@ class ClientSession:
 
 
 # ---------------------------------------------------------------------------------------
+
+
+def _open_browser(url: str, browser: str | None, new: str) -> None:
+    controller = webbrowser.get(browser) if browser else webbrowser
+    opened = controller.open(url, new={"same": 0, "window": 1, "tab": 2}.get(new, 2))
+    if not opened:
+        log.warning("docsync client: could not open a web browser; the session is at %s", url)
+
+
+def show_session(
+    session_id: str | None = None,
+    url: str = "default",
+    app_path: str | None = None,
+    session: ClientSession | None = None,
+    browser: str | None = None,
+    new: str = "tab",
+) -> None:
+    """Open a session's page in a browser (the seed's ``bokeh.client.show_session``):
+    ``session.show()``, or the page of ``session_id`` at ``url`` without connecting."""
+    if session is not None:
+        session.show(browser=browser, new=new)
+        return
+    if session_id is None:
+        raise ValueError("show_session() needs a session or a session_id")
+    app, _ = _urls.split_session_id(_urls.app_url(url, app_path))
+    _open_browser(_urls.page_url(app, session_id), browser, new)
 
 
 def _check_not_synced(document: Any) -> None:
