@@ -27,3 +27,16 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 def test_output() -> Path:
     TEST_OUTPUT.mkdir(exist_ok=True)
     return TEST_OUTPUT
+
+
+#: Tests using any of these fixtures drive Playwright's sync API, which keeps an event
+#: loop running in the main thread for the rest of the process. They are marked
+#: `browser` and scripts/test.sh runs them in their own pytest process, so the
+#: asyncio-based tests (which call asyncio.run) never share a process with them.
+PLAYWRIGHT_FIXTURES = {"page", "browser", "context", "playwright", "browser_type", "new_context"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if PLAYWRIGHT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
