@@ -86,6 +86,12 @@ def push(document: Document | None = None) -> None:
 def show(obj: Any = None, browser: str | None = None, new: str = "tab") -> Any:
     """Add ``obj`` to the current document (if it is not in it yet), push the document
     to the server session of output_server(), and open it in a browser."""
+    from docsync.document import _curdoc
+
+    if _curdoc.get() is not None and _state["server"] is None:
+        # Inside a served app or a session callback the page already shows the
+        # document: show() has nothing to open, as in Bokeh (`bokeh serve` ignores it).
+        return None
     doc = curdoc()
     if obj is not None and obj not in doc.roots:
         if getattr(obj, "document", None) is None:
