@@ -519,3 +519,18 @@ def test_prefix_moves_every_route(live_server: Any) -> None:
         assert (await c.hello()).type == "snapshot"
 
     run(main())
+
+
+def test_a_connection_that_never_says_hello_is_closed(live_server: Any) -> None:
+    srv = live_server(two_apps(), hello_timeout_s=0.3)
+
+    async def main() -> None:
+        silent = await Client.connect(srv.ws("/app/ws"))
+        assert await silent.closed() == 4000
+        talker = await Client.connect(srv.ws("/app/ws"))
+        assert (await talker.hello()).type == "snapshot"
+        await asyncio.sleep(0.5)
+        await talker.send("ping", seq=1)
+        assert (await talker.recv_type("pong")).ack == 1
+
+    run(main())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 from tornado import web, websocket
+from tornado.ioloop import IOLoop
 from tornado.iostream import StreamClosedError
 
 from docsync.server.contexts import RequestInfo
@@ -301,6 +302,10 @@ class WSHandler(_Base, websocket.WebSocketHandler):
             rate=self.server.make_rate_limit(),
         )
         self.server.connections.add(self)
+        conn = self.conn
+        if self.server.hello_timeout_s > 0:
+            # a connection that never says hello must not hold resources forever
+            IOLoop.current().call_later(self.server.hello_timeout_s, lambda: conn.close_if_silent())
 
     async def on_message(self, message: str | bytes) -> None:
         if self.relay is not None:

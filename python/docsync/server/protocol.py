@@ -191,6 +191,12 @@ class ServerConnection:
         self._detach()
         self.transport.close(code, reason)
 
+    def close_if_silent(self) -> None:
+        """Close with 4000 if no ``hello`` arrived yet (called after a timeout)."""
+        if not self._hello_seen and not self.closed:
+            self._error("protocol", "no hello received")
+            self.close(CLOSE_MALFORMED, "no hello")
+
     def connection_lost(self) -> None:
         if not self.closed:
             self.metrics.inc("docsync_connections_closed_total", code="remote")

@@ -77,6 +77,7 @@ class Server:
         private_sockets: list[socket.socket] | None = None,
         peer_ports: list[int] | None = None,
         relay_secret: str | None = None,
+        hello_timeout_s: float = 30.0,
     ) -> None:
         if apps is None:
             app_list = [Application("")]
@@ -118,6 +119,7 @@ class Server:
         self.peer_ports = list(peer_ports or [])
         self.relay_secret = relay_secret
         self.max_write_buffer = max(64 * 1024 * 1024, 2 * websocket_max_message_size)
+        self.hello_timeout_s = hello_timeout_s
         self.metrics = Metrics()
         self.connections: set[WSHandler] = set()
         self.sessions: dict[str, AppSessions] = {}
