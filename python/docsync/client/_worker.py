@@ -43,15 +43,17 @@ class DocumentThread:
     """One daemon thread running submitted jobs and timers in order.
 
     ``after_each`` runs after every job and timer (the session flushes there);
-    ``idle`` runs when the thread has been idle for ``idle_interval`` seconds (the
-    session flushes changes made by other threads there)."""
+    ``idle`` runs when the thread has been idle for a while (the session flushes changes
+    made by other threads there) and returns whether it found work: the wait starts at
+    ``idle_interval`` and doubles up to ``idle_max_interval`` while it finds none."""
 
     def __init__(
         self,
         name: str,
         after_each: Callable[[], None] | None = None,
-        idle: Callable[[], None] | None = None,
-        idle_interval: float = 0.01,
+        idle: Callable[[], bool] | None = None,
+        idle_interval: float = 0.005,
+        idle_max_interval: float = 0.04,
     ) -> None:
         self._cv = threading.Condition(threading.Lock())
         self._jobs: deque[tuple[Callable[[], Any], Future[Any] | None]] = deque()
@@ -61,6 +63,10 @@ class DocumentThread:
         self._drain = False
         self._after_each = after_each
         self._idle = idle
+        # the idle check backs off while nothing happens (idle sessions cost next to
+        # nothing) and is quick again as soon as anything does
+        self._idle_min = idle_interval
+        self._idle_max = idle_max_interval
         self._idle_interval = idle_interval
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
@@ -147,6 +153,8 @@ class DocumentThread:
             if item is None:
                 return
             fn, fut = item
+            if fn is not self._idle:
+                self._idle_interval = self._idle_min
             try:
                 result = fn()
             except BaseException as e:  # noqa: BLE001 - reported, the thread keeps going
@@ -157,6 +165,10 @@ class DocumentThread:
             else:
                 if fut is not None:
                     fut.set_result(result)
+                if fn is self._idle:
+                    self._idle_interval = (
+                        self._idle_min if result else min(self._idle_max, self._idle_interval * 2)
+                    )
             if self._after_each is not None and fn is not self._idle:
                 try:
                     self._after_each()

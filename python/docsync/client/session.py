@@ -715,18 +715,19 @@ class ClientSession:
                 except DocsyncError:
                     pass
 
-    def _idle_flush(self) -> None:
-        """Every few ms when idle: pick up changes made by other threads (a cheap engine
-        check first, so idle sessions cost next to nothing)."""
+    def _idle_flush(self) -> bool:
+        """Every 5-40 ms when idle: pick up changes made by other threads (a cheap engine
+        check first, so idle sessions cost next to nothing). True when there were some."""
         doc = self._document
         if doc is None:
-            return
+            return False
         try:
             pending = _engine_document(doc).has_pending()
         except TypeError:
             pending = True
         if pending:
             self._flush_local()
+        return bool(pending)
 
     def _flush_local(self) -> None:
         """Send the local changes since the last flush as one client patch."""
