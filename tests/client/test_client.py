@@ -543,3 +543,12 @@ def test_one_document_one_session(server: Server) -> None:
             push_session(doc, url=server.root)
     with push_session(doc, url=server.root) as b:  # after close, again
         assert b.connected
+
+
+def test_changes_from_another_thread_are_sent_on_their_own(server: Server) -> None:
+    doc, slider = _doc_with_slider(0.0)
+    with push_session(doc, url=server.root) as a, pull_session(a.id, url=server.root) as b:
+        remote = b.document.select_one({"name": "s"})
+        time.sleep(0.3)  # let the idle check back off fully first
+        slider.value = 4.0  # from this thread, no flush(), no callback
+        wait_for(lambda: remote.value == 4.0, 5, "the change at b")
