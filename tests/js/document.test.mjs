@@ -293,3 +293,25 @@ test("stream: numbers into typed columns (lists converted), anything else reject
   assert.deepEqual(data(doc).name, ["a", "b", "c", 1, 2]);
   assert.throws(() => doc.applyPatch({ events: [{ k: "stream", id: "src", prop: "data", columns: { x: ["no"], y: [1], name: ["n"] }, rollover: null }] }), PatchError);
 });
+
+test("changes to properties the server owns stay in the page (CustomJS), writable ones are sent", () => {
+  const doc = new DocumentMirror();
+  const sent = [];
+  doc.sink = { set: (model, prop, raw) => sent.push([model.id, prop, raw]), event: () => {} };
+  doc.applySnapshot({
+    title: "", version: 0, roots: ["s", "d"],
+    models: [{ id: "s", type: "Slider", props: {} }, { id: "d", type: "Div", props: {} }],
+    defaults: { Slider: { value: 0, title: "" }, Div: { text: "" } },
+    writable: { Slider: ["value"], Div: [] },
+  });
+  doc.get("d").set("text", "from CustomJS");
+  doc.get("s").set("title", "local title");
+  doc.get("s").set("value", 5);
+  assert.equal(doc.get("d").get("text"), "from CustomJS");
+  assert.equal(doc.get("s").get("title"), "local title");
+  assert.deepEqual(sent.map(([id, prop]) => [id, prop]), [["s", "value"]]);
+  // a type the server named no writable list for keeps the old behaviour (sent)
+  doc.applyPatch({ events: [{ k: "new", id: "x", type: "Custom", props: {} }, { k: "root+", id: "x" }], defaults: { Custom: { a: 1 } } });
+  doc.get("x").set("a", 2);
+  assert.deepEqual(sent.at(-1).slice(0, 2), ["x", "a"]);
+});

@@ -555,7 +555,7 @@ export class ModelMirror {
     }
     this._store(prop, raw);
     // Queue the change before listeners run, so changes they make (CustomJS) follow it.
-    if (options.send !== false) this.doc._localSet(this, prop, raw, prev);
+    if (options.send !== false && this.doc.isWritable(this.type, prop)) this.doc._localSet(this, prop, raw, prev);
     this._notify({ prop, kind: "set", old, origin: options.origin ?? "local" });
   }
 
@@ -654,6 +654,8 @@ export class DocumentMirror {
     this.title = "";
     this.version = 0;
     this.defaults = {};
+    /** type → Set of client-writable props (from the snapshot/patch `writable` maps). */
+    this.writable = {};
     this.extensions = [];
     /** Set by the connection: `{set(model, prop, raw, prevRaw), event(id, name, data)}`. */
     this.sink = null;
@@ -662,6 +664,23 @@ export class DocumentMirror {
   }
 
   get(id) { return this.models.get(id); }
+
+  /**
+   * Whether the server accepts changes of `prop` from a browser. Changes to other
+   * properties (made by CustomJS, say) stay in this page: the server owns them, and
+   * sending one would get the whole patch rejected. Unknown types count as writable.
+   */
+  isWritable(type, prop) {
+    const w = this.writable[type];
+    return w === undefined || w.has(prop);
+  }
+
+  _mergeWritable(map) {
+    if (map === null || typeof map !== "object") return;
+    for (const [type, props] of Object.entries(map)) {
+      if (Array.isArray(props)) this.writable[type] = new Set(props);
+    }
+  }
 
   get roots() { return this.rootIds.map((id) => this.models.get(id)).filter(Boolean); }
 
@@ -734,6 +753,8 @@ export class DocumentMirror {
     this.title = p.title ?? "";
     this.version = p.version ?? 0;
     this.defaults = p.defaults ?? {};
+    this.writable = {};
+    this._mergeWritable(p.writable);
     for (const type of this._classes.keys()) this._classFor(type);
     if (Array.isArray(p.extensions)) this.extensions = p.extensions;
     const seen = new Set();
@@ -788,6 +809,7 @@ export class DocumentMirror {
     if (options.skipSet) events = events.filter((e) => !(e && e.k === "set" && options.skipSet(e.id, e.prop)));
     const defaults = p.defaults && typeof p.defaults === "object" ? { ...this.defaults, ...p.defaults } : this.defaults;
     this._validate(events, defaults);
+    this._mergeWritable(p.writable);
     if (defaults !== this.defaults) {
       this.defaults = defaults;
       for (const type of this._classes.keys()) this._classFor(type);
