@@ -73,6 +73,11 @@ fn new_event(id: &Arc<str>, m: &Model) -> Event {
 }
 
 fn diff_model(id: &Arc<str>, ma: &Model, mb: &Model, b: &Document, events: &mut Vec<Event>) {
+    // Unchanged models usually keep their props in the same order: compare in step,
+    // without hashing a single key.
+    if ma.props.len() == mb.props.len() && ma.props.iter().zip(mb.props.iter()).all(|(x, y)| x == y) {
+        return;
+    }
     // Props set in b (changed or new), in b's order.
     for (prop, vb) in &mb.props {
         let va = ma.props.get(prop);

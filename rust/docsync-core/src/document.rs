@@ -117,7 +117,8 @@ pub fn wire_props(props: &IndexMap<String, Value>) -> IndexMap<String, Value> {
 }
 
 pub(crate) fn props_equal(a: &IndexMap<String, Value>, b: &IndexMap<String, Value>) -> bool {
-    a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v))
+    // In step first (the usual case: same insertion order), then by key.
+    a.len() == b.len() && (a.iter().zip(b.iter()).all(|(x, y)| x == y) || a.iter().all(|(k, v)| b.get(k) == Some(v)))
 }
 
 fn unknown_model(id: &str) -> Error {
