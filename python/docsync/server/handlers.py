@@ -13,6 +13,7 @@ import logging
 import mimetypes
 import os
 import struct
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -302,10 +303,11 @@ class WSHandler(_Base, websocket.WebSocketHandler):
             rate=self.server.make_rate_limit(),
         )
         self.server.connections.add(self)
-        conn = self.conn
         if self.server.hello_timeout_s > 0:
-            # a connection that never says hello must not hold resources forever
-            IOLoop.current().call_later(self.server.hello_timeout_s, lambda: conn.close_if_silent())
+            # a connection that never says hello must not hold resources forever (the
+            # timer holds it weakly: a closed connection must not keep its session alive)
+            ref = weakref.ref(self.conn)
+            IOLoop.current().call_later(self.server.hello_timeout_s, lambda: _close_if_silent(ref))
 
     async def on_message(self, message: str | bytes) -> None:
         if self.relay is not None:
@@ -367,6 +369,12 @@ def _frame(data: bytes) -> bytes:
     return frame
 
     # close(code, reason) is WebSocketHandler.close
+
+
+def _close_if_silent(ref: "weakref.ReferenceType[ServerConnection]") -> None:
+    conn = ref()
+    if conn is not None:
+        conn.close_if_silent()
 
 
 def _ignore_closed(fut: Any) -> None:
