@@ -540,3 +540,13 @@ def test_datetimes_encode_as_float_ms_like_bokeh() -> None:
 def test_bool_arrays_with_odd_bytes_are_normalised() -> None:
     odd = np.array([0, 2, 255], dtype=np.uint8).view(bool)
     assert decode(encode(odd)).tolist() == [False, True, True]
+
+
+def test_encode_reads_numpy_memory_in_place_and_lets_go_of_it() -> None:
+    for n in (10, 100_000):  # below and above the large-payload threshold
+        a = np.arange(float(n))
+        data = encode({"a": a})
+        a.resize(2 * n, refcheck=False)  # fails while a buffer export is still held
+        assert np.array_equal(decode(data)["a"], np.arange(float(n)))
+    with pytest.raises(errors.EncodeError):
+        encode([np.arange(3.0), object()])  # arrays converted before the error are released

@@ -130,6 +130,20 @@ pub fn is_numpy_scalar(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
 /// `EncodeError` (with a hint) for dtypes the wire format cannot hold, non-native byte
 /// order, datetime64 without a unit, or more than 8 dimensions.
 pub fn ndarray_to_typed(arr: &Bound<'_, PyAny>) -> PyResult<TypedArray> {
+    ndarray_impl(arr, false)
+}
+
+/// Like [`ndarray_to_typed`], but the result views the ndarray's own memory (no copy)
+/// when it can. For one-shot encoding only: numpy memory is mutable, so the caller must
+/// keep the GIL held while it reads the result, and drop it soon.
+///
+/// # Errors
+/// As [`ndarray_to_typed`].
+pub fn ndarray_to_typed_borrowed(arr: &Bound<'_, PyAny>) -> PyResult<TypedArray> {
+    ndarray_impl(arr, true)
+}
+
+fn ndarray_impl(arr: &Bound<'_, PyAny>, borrow: bool) -> PyResult<TypedArray> {
     let py = arr.py();
     let np = numpy(py)?.numpy.bind(py);
     let mut arr = arr.clone();
@@ -214,7 +228,7 @@ pub fn ndarray_to_typed(arr: &Bound<'_, PyAny>) -> PyResult<TypedArray> {
     if !contiguous {
         arr = np.call_method1("ascontiguousarray", (&arr,))?;
     }
-    let mut data = copy_buffer(&arr)?;
+    let mut data = if borrow { export_buffer(&arr)? } else { copy_buffer(&arr)? };
     if dtype == Dtype::Bool && data.as_slice().iter().any(|&b| b > 1) {
         // numpy bools made by views of other bytes may hold any non-zero byte: the wire
         // format (and every decoder) wants 0 or 1.
@@ -286,6 +300,42 @@ fn copy_buffer(obj: &Bound<'_, PyAny>) -> PyResult<ArrayBuffer> {
     // SAFETY: releases the buffer obtained above, exactly once.
     unsafe { ffi::PyBuffer_Release(&mut view) };
     Ok(data)
+}
+
+/// A buffer export of a Python object, released (with the GIL) when dropped.
+struct BufferExport(Box<ffi::Py_buffer>);
+
+// SAFETY: the export is only read; it is released under the GIL (`Python::with_gil`).
+unsafe impl Send for BufferExport {}
+// SAFETY: as above.
+unsafe impl Sync for BufferExport {}
+
+impl Drop for BufferExport {
+    fn drop(&mut self) {
+        // SAFETY: obtained by a successful PyObject_GetBuffer, released exactly once here.
+        Python::with_gil(|_| unsafe { ffi::PyBuffer_Release(&mut *self.0) });
+    }
+}
+
+/// An [`ArrayBuffer`] viewing a C-contiguous buffer's memory without copying.
+fn export_buffer(obj: &Bound<'_, PyAny>) -> PyResult<ArrayBuffer> {
+    let py = obj.py();
+    // SAFETY: a zeroed Py_buffer is valid storage for PyObject_GetBuffer to fill.
+    let mut view: Box<ffi::Py_buffer> = Box::new(unsafe { std::mem::zeroed() });
+    // SAFETY: `view` is writable storage; on success it is released by BufferExport::drop.
+    let rc = unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), &mut *view, ffi::PyBUF_SIMPLE) };
+    if rc != 0 {
+        return Err(PyErr::fetch(py));
+    }
+    let (ptr, len) = (view.buf as *const u8, view.len.max(0) as usize);
+    let owner: Arc<dyn Send + Sync> = Arc::new(BufferExport(view));
+    if len == 0 {
+        return Ok(aligned_copy(&[]));
+    }
+    // SAFETY: the exporter keeps [ptr, ptr + len) valid until the export is released
+    // (when `owner` drops). The memory is mutable by its Python owner, which is why
+    // callers read it only with the GIL held (see `ndarray_to_typed_borrowed`).
+    Ok(unsafe { ArrayBuffer::from_raw(ptr, len, owner) })
 }
 
 /// Python `bytes` kept alive as the owner of engine memory (zero-copy decoding).

@@ -57,14 +57,23 @@ impl Ref {
     }
 }
 
-/// Python value → msgpack bytes (GIL released for large values).
+/// Python value → msgpack bytes: numpy arrays are read in place (one copy in all, with the
+/// GIL held); other large values are encoded with the GIL released.
 pub fn encode_py<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
-    let mut conv = Converter::default();
+    let mut conv = Converter { borrow_arrays: true, ..Converter::default() };
     let v = conv.convert(value)?;
     if conv.nbytes >= DETACH_BYTES {
         // Large: learn the exact size, then write once, straight into the bytes object.
         let len = codec::encoded_len(&v).py_err()?;
-        return PyBytes::new_with(py, len, |buf| py.allow_threads(|| codec::encode_to_slice(&v, buf)).py_err());
+        return PyBytes::new_with(py, len, |buf| {
+            if conv.borrowed {
+                // numpy memory is read directly (one copy in all): keep the GIL so that no
+                // Python thread writes into it meanwhile.
+                codec::encode_to_slice(&v, buf).py_err()
+            } else {
+                py.allow_threads(|| codec::encode_to_slice(&v, buf)).py_err()
+            }
+        });
     }
     Ok(PyBytes::new(py, &codec::encode(&v).py_err()?))
 }
@@ -105,7 +114,7 @@ pub fn encode_message<'py>(
     ack: Option<i64>,
     payload: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let mut conv = Converter::default();
+    let mut conv = Converter { borrow_arrays: true, ..Converter::default() };
     let p = match payload {
         Some(p) if !p.is_none() => Some(conv.convert(p)?),
         _ => None,
@@ -113,7 +122,11 @@ pub fn encode_message<'py>(
     if conv.nbytes >= DETACH_BYTES {
         let len = codec::encoded_message_len(r#type, seq, ack, p.as_ref()).py_err()?;
         return PyBytes::new_with(py, len, |buf| {
-            py.allow_threads(|| codec::encode_message_to_slice(r#type, seq, ack, p.as_ref(), buf)).py_err()
+            if conv.borrowed {
+                codec::encode_message_to_slice(r#type, seq, ack, p.as_ref(), buf).py_err()
+            } else {
+                py.allow_threads(|| codec::encode_message_to_slice(r#type, seq, ack, p.as_ref(), buf)).py_err()
+            }
         });
     }
     Ok(PyBytes::new(py, &codec::encode_message(r#type, seq, ack, p.as_ref()).py_err()?))

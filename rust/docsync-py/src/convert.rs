@@ -18,7 +18,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::IntoPyDict;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PySlice, PyString, PyTuple};
 
-use crate::arrays::{is_ndarray, is_numpy_scalar, ndarray_to_typed, typed_array_to_py};
+use crate::arrays::{is_ndarray, is_numpy_scalar, ndarray_to_typed, ndarray_to_typed_borrowed, typed_array_to_py};
 use crate::codec::Ref;
 use crate::errors::encode_error;
 
@@ -31,6 +31,11 @@ pub const MAX_PY_DEPTH: usize = 512;
 pub struct Converter {
     /// Allow Python `slice` objects (→ slice maps), for column patches.
     pub allow_slices: bool,
+    /// View numpy arrays' memory instead of copying it (one-shot encoding with the GIL
+    /// held only: numpy memory is mutable).
+    pub borrow_arrays: bool,
+    /// Set when some array in the result views numpy memory (see `borrow_arrays`).
+    pub borrowed: bool,
     /// Approximate payload bytes seen so far (typed array data, strings, bytes).
     pub nbytes: usize,
 }
@@ -114,7 +119,12 @@ impl Converter {
             if ndim == 0 {
                 return self.value(&obj.call_method0("item")?, depth + 1);
             }
-            let a = ndarray_to_typed(obj)?;
+            let a = if self.borrow_arrays {
+                self.borrowed = true;
+                ndarray_to_typed_borrowed(obj)?
+            } else {
+                ndarray_to_typed(obj)?
+            };
             self.nbytes += a.data.len();
             return Ok(Value::Array(a));
         }
@@ -212,7 +222,7 @@ pub fn py_to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
 /// Like [`py_to_value`], also accepting Python `slice` objects (→ `{"start", "stop",
 /// "step"}` maps, as column patch indices are written on the wire).
 pub fn py_to_patch_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
-    Converter { allow_slices: true, nbytes: 0 }.convert(obj)
+    Converter { allow_slices: true, ..Converter::default() }.convert(obj)
 }
 
 /// An engine value as a Python object (typed arrays → read-only ndarrays sharing memory,
