@@ -356,6 +356,24 @@ def test_client_may_only_change_client_writable_props() -> None:
     assert d.get("s1", "title") == "x"
 
 
+def test_client_may_not_reshape_the_document() -> None:
+    d = sample_document()
+    before = d.snapshot()
+    for event in (
+        {"k": "new", "id": "evil", "type": "CoreSlider", "props": {"title": "<img src=x onerror=alert(1)>"}},
+        {"k": "root+", "id": "s1"},
+        {"k": "root-", "id": d.roots()[0]},
+        {"k": "title", "title": "owned"},
+        {"k": "del", "id": "s1"},
+    ):
+        with pytest.raises(errors.ReadOnlyPropertyError, match="may not"):
+            d.apply(Patch.from_events([{"k": "set", "id": "s1", "prop": "value", "value": 2.0}, event]), client=True)
+        assert d.snapshot() == before
+    # the same events are fine from a trusted source (a pushed session's owner)
+    d.apply(Patch.from_events([{"k": "title", "title": "owned"}]), client=False)
+    assert d.title == "owned"
+
+
 def test_apply_validates_patches_after_streams_in_the_same_patch() -> None:
     d = sample_document()
     stream = {"k": "stream", "id": "src", "prop": "data", "columns": {"x": [4.0], "y": ["d"]}, "rollover": None}

@@ -13,9 +13,11 @@
 //!   all events of the patch.
 //! * `remove_root` / `collect` release every model no root reaches; their state stays
 //!   available to `take_model` until the next flush.
-//! * `apply(patch, client=true)` refuses changes to existing models' props that are not
-//!   client-writable; structural events (`new`, `del`, `root+`, `root-`, `title`) and
-//!   messages are allowed (the Python client sends them too).
+//! * `apply(patch, client=true)` refuses changes to properties that are not
+//!   client-writable and every structural event (`new`, `del`, `root+`, `root-`,
+//!   `title`): a browser may change widget values and send UI messages, never reshape a
+//!   document the server owns. (A session whose document a client pushed is applied with
+//!   `client=false`.)
 //! * Models are shared `Arc`s with a stamp that changes on every mutation: `copy` is
 //!   O(models) pointer copies, and `diff` skips shared or same-stamp models.
 
@@ -1032,14 +1034,27 @@ fn apply_event<S: State>(state: &mut S, event: &Event, client: bool, check_only:
         let p = check_prop(&model.schema, prop, client)?.clone();
         Ok((model.schema.clone(), p))
     };
+    if client {
+        let structural = match event {
+            Event::New { .. } => Some("add models"),
+            Event::Del { .. } => Some("remove models"),
+            Event::RootAdded { .. } | Event::RootRemoved { .. } => Some("change the roots"),
+            Event::Title { .. } => Some("change the title"),
+            _ => None,
+        };
+        if let Some(what) = structural {
+            return Err(Error::ReadOnlyProperty(format!(
+                "a client may not {what} of a document the server owns (only client-writable properties and messages are accepted)"
+            )));
+        }
+    }
     Ok(match event {
         Event::New { id, type_name, props } => {
             if state.exists(id) {
                 return Err(Error::Patch(format!("a model with id {id:?} is already in the document")));
             }
             let schema = schema::lookup(type_name)?;
-            // A client may create models with any props (the Python client builds new
-            // models); writability guards changes to models that exist.
+            // Only trusted patches get here (clients are refused above).
             let props = validate_props(&schema, &theme, props.clone(), false)?;
             for v in props.values() {
                 note_refs(&mut refs, id, v);
