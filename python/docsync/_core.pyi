@@ -16,18 +16,36 @@ Type specs (the `type_spec` of a property) are strings:
   array or a list; `any` accepts every value.
 """
 
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal, Sequence, final
 
-import numpy as np
+
+__all__ = [
+    "__version__",
+    "PROTOCOL_VERSION",
+    "Ref",
+    "Message",
+    "encode",
+    "decode",
+    "encode_message",
+    "decode_message",
+    "Document",
+    "Patch",
+    "Change",
+    "register_type",
+    "registered_types",
+    "diff",
+    "apply",
+]
 
 __version__: str
 PROTOCOL_VERSION: int
 
+@final
 class Ref:
     """A reference to a model, by id."""
     id: str
-    def __init__(self, id: str) -> None: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __new__(cls, id: str) -> "Ref": ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 def register_type(name: str, props: Sequence[tuple[str, str, Any, bool]]) -> None:
@@ -37,6 +55,7 @@ def register_type(name: str, props: Sequence[tuple[str, str, Any, bool]]) -> Non
 
 def registered_types() -> list[str]: ...
 
+@final
 class Patch:
     """Coalesced events, ready to encode once and apply atomically."""
     def __len__(self) -> int: ...
@@ -51,8 +70,9 @@ class Patch:
     def to_json_patch(self) -> list[dict[str, Any]]: ...  # RFC 6902 (tree patches only)
     @staticmethod
     def from_json_patch(ops: list[dict[str, Any]]) -> "Patch": ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
+@final
 class Message:
     """A decoded envelope (any message type)."""
     type: str
@@ -67,6 +87,7 @@ def encode_message(type: str, seq: int | None = None, ack: int | None = None, pa
 def encode(value: Any) -> bytes: ...  # any docsync value -> msgpack
 def decode(data: bytes, max_size: int = ..., max_depth: int = ...) -> Any: ...
 
+@final
 class Change:
     """What apply() changed, so Python can fire on_change callbacks."""
     kind: Literal["new", "set", "data", "stream", "patch", "root+", "root-", "title", "del", "msg"]
@@ -76,6 +97,7 @@ class Change:
     new: Any  # new value for `set` / `title`; rows for `stream`; data for `msg`
     name: str | None  # `msg` event name; type name for `new`
 
+@final
 class Document:
     """Document state: models, properties, roots, title, version, pending events."""
     def __init__(self) -> None: ...
@@ -126,7 +148,7 @@ class Document:
     def load_snapshot(self, data: bytes) -> list[Change]:
         """Replace the whole state atomically (the result of a resync or a push)."""
     def copy(self) -> "Document": ...  # cheap: columns shared copy-on-write
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 def diff(a: Any, b: Any) -> Patch:
     """Documents: smallest patch with apply(a, patch) == b, O(changed models).
