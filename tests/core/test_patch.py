@@ -266,3 +266,27 @@ def test_reassigning_data_that_only_grew_records_a_stream() -> None:
     d.set("src", "data", {"x": np.array([0.0])})
     (e,) = d.flush().events()  # type: ignore[union-attr]
     assert e["k"] == "data" and e["replace"] is True
+
+
+def test_snapshot_and_patches_say_defaults_and_writable_props_of_their_types() -> None:
+    import msgpack
+
+    d = Document()
+    d.add_model("s1", "CoreSlider", {"value": 1.0})
+    d.add_root("s1")
+    snap = msgpack.unpackb(d.snapshot(), raw=False, strict_map_key=False)
+    assert snap["writable"] == {"CoreSlider": ["value"]}
+    assert snap["defaults"]["CoreSlider"]["title"] == ""
+    d.flush()
+    # a type first seen in a patch comes with its defaults and writable props
+    d.add_model("b1", "CoreBox", {"child": Ref("s1")})
+    d.add_root("b1")
+    patch = d.flush()
+    assert patch is not None
+    payload = msgpack.unpackb(patch.encode(), raw=False, strict_map_key=False, ext_hook=lambda c, b: (c, b))
+    assert payload["writable"] == {"CoreBox": []}
+    assert payload["defaults"]["CoreBox"] == {"children": [], "child": None, "name": ""}
+    assert Patch.decode(patch.encode()).encode() == patch.encode()
+    # patches without new types carry only events
+    d.set("s1", "value", 2.0)
+    assert set(msgpack.unpackb(d.flush().encode(), raw=False)) == {"events"}  # type: ignore[union-attr]

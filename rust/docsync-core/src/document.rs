@@ -612,10 +612,18 @@ impl Document {
         let events = std::mem::take(&mut self.pending);
         let events = coalesce(events, self);
         if events.is_empty() {
-            None
-        } else {
-            Some(Patch::from_events(events))
+            return None;
         }
+        let mut types: IndexMap<&str, &Arc<TypeSchema>> = IndexMap::new();
+        for e in &events {
+            if let Event::New { id, .. } = e {
+                if let Some(m) = self.models.get(&**id) {
+                    types.entry(&m.schema.name).or_insert(&m.schema);
+                }
+            }
+        }
+        let type_info = if types.is_empty() { IndexMap::new() } else { self.type_info(types.values().copied()) };
+        Some(Patch::from_events(events).with_type_info(type_info))
     }
 
     /// Applies a patch atomically: every event is validated (against the schemas, against
@@ -670,6 +678,23 @@ impl Document {
 
     // ---- snapshots ----
 
+    /// The `defaults` (type → prop → default, theme applied) and `writable` (type →
+    /// client-writable props) maps for `types`, as snapshots and patches carry them.
+    fn type_info<'a>(&self, types: impl Iterator<Item = &'a Arc<TypeSchema>>) -> IndexMap<String, Value> {
+        let mut defaults = IndexMap::new();
+        let mut writable = IndexMap::new();
+        for s in types {
+            let d = s.props.values().map(|p| (p.name.clone(), default_of(&self.theme, s, p).clone())).collect();
+            defaults.insert(s.name.to_string(), Value::Map(d));
+            let w = s.props.values().filter(|p| p.client_writable).map(|p| Value::str(&p.name)).collect();
+            writable.insert(s.name.to_string(), Value::List(w));
+        }
+        let mut info = IndexMap::with_capacity(2);
+        info.insert("defaults".to_string(), Value::Map(defaults));
+        info.insert("writable".to_string(), Value::Map(writable));
+        info
+    }
+
     /// The snapshot payload as a value (see `docs/protocol.md`, "Snapshot").
     pub fn snapshot_value(&self) -> Value {
         let mut types: IndexMap<Arc<str>, Arc<TypeSchema>> = IndexMap::new();
@@ -685,19 +710,13 @@ impl Document {
                 Value::Map(e)
             })
             .collect();
-        let defaults = types
-            .values()
-            .map(|s| {
-                let d = s.props.values().map(|p| (p.name.clone(), default_of(&self.theme, s, p).clone())).collect();
-                (s.name.to_string(), Value::Map(d))
-            })
-            .collect();
-        let mut m = IndexMap::with_capacity(5);
+        let info = self.type_info(types.values());
+        let mut m = IndexMap::with_capacity(6);
         m.insert("title".to_string(), Value::str(&self.title));
         m.insert("version".to_string(), Value::Int(self.version as i64));
         m.insert("roots".to_string(), Value::List(self.roots.iter().map(|r| Value::Str(r.clone())).collect()));
         m.insert("models".to_string(), Value::List(models));
-        m.insert("defaults".to_string(), Value::Map(defaults));
+        m.extend(info);
         Value::Map(m)
     }
 
@@ -706,7 +725,7 @@ impl Document {
     /// # Errors
     /// [`Error::Encode`] for values the wire format cannot hold.
     pub fn write_snapshot(&self, enc: &mut Encoder) -> Result<()> {
-        enc.write_map_header(5)?;
+        enc.write_map_header(6)?;
         enc.write_str("title")?;
         enc.write_str(&self.title)?;
         enc.write_str("version")?;
@@ -741,6 +760,16 @@ impl Document {
             for p in s.props.values() {
                 enc.write_str(&p.name)?;
                 enc.write_value(default_of(&self.theme, s, p))?;
+            }
+        }
+        enc.write_str("writable")?;
+        enc.write_map_header(types.len())?;
+        for s in types.values() {
+            enc.write_str(&s.name)?;
+            let writable: Vec<&str> = s.props.values().filter(|p| p.client_writable).map(|p| &*p.name).collect();
+            enc.write_list_header(writable.len())?;
+            for name in writable {
+                enc.write_str(name)?;
             }
         }
         Ok(())

@@ -15,6 +15,11 @@ use crate::value::{ArrayBuffer, TypedArray, Value};
 #[derive(Clone, Debug, Default)]
 pub struct Patch {
     events: Vec<Event>,
+    /// What a receiver needs to know of the types that `new` events introduce:
+    /// `"defaults"` (type → prop → default) and `"writable"` (type → client-writable
+    /// props), the same maps a snapshot carries. Derived from the schemas, so not part
+    /// of equality.
+    type_info: IndexMap<String, Value>,
     /// The encoded payload, computed at most once.
     encoded: OnceLock<Arc<[u8]>>,
 }
@@ -28,7 +33,20 @@ impl PartialEq for Patch {
 impl Patch {
     /// A patch holding exactly these events (no coalescing).
     pub fn from_events(events: Vec<Event>) -> Patch {
-        Patch { events, encoded: OnceLock::new() }
+        Patch { events, type_info: IndexMap::new(), encoded: OnceLock::new() }
+    }
+
+    /// Attaches the `defaults` / `writable` maps of the types this patch introduces.
+    pub fn with_type_info(mut self, type_info: IndexMap<String, Value>) -> Patch {
+        self.type_info = type_info;
+        self.encoded = OnceLock::new();
+        self
+    }
+
+    /// The `defaults` / `writable` maps sent with the events (empty when no `new`
+    /// event introduces a type).
+    pub fn type_info(&self) -> &IndexMap<String, Value> {
+        &self.type_info
     }
 
     pub fn events(&self) -> &[Event] {
@@ -49,8 +67,11 @@ impl Patch {
 
     /// The payload `{"events": [...]}` as a value.
     pub fn to_value(&self) -> Value {
-        let mut m = IndexMap::with_capacity(1);
+        let mut m = IndexMap::with_capacity(1 + self.type_info.len());
         m.insert("events".to_string(), Value::List(self.events.iter().map(Event::to_value).collect()));
+        for (k, v) in &self.type_info {
+            m.insert(k.clone(), v.clone());
+        }
         Value::Map(m)
     }
 
@@ -62,10 +83,16 @@ impl Patch {
         let Value::Map(m) = value else {
             return Err(Error::Protocol(format!("a patch payload must be a map, got {}", value.kind())));
         };
+        let type_info: IndexMap<String, Value> = ["defaults", "writable"]
+            .into_iter()
+            .filter_map(|k| match m.get(k) {
+                Some(v @ Value::Map(_)) => Some((k.to_string(), v.clone())),
+                _ => None,
+            })
+            .collect();
         match m.get("events") {
-            Some(Value::List(items)) => {
-                Ok(Patch::from_events(items.iter().map(Event::from_value).collect::<Result<Vec<_>>>()?))
-            }
+            Some(Value::List(items)) => Ok(Patch::from_events(items.iter().map(Event::from_value).collect::<Result<Vec<_>>>()?)
+                .with_type_info(type_info)),
             Some(other) => Err(Error::Protocol(format!("patch field \"events\" must be a list, got {}", other.kind()))),
             None => Err(Error::Protocol("patch payload has no \"events\" field".into())),
         }
@@ -76,11 +103,15 @@ impl Patch {
     /// # Errors
     /// [`Error::Encode`] for values the wire format cannot hold.
     pub fn write_payload(&self, enc: &mut Encoder) -> Result<()> {
-        enc.write_map_header(1)?;
+        enc.write_map_header(1 + self.type_info.len())?;
         enc.write_str("events")?;
         enc.write_list_header(self.events.len())?;
         for e in &self.events {
             e.write(enc)?;
+        }
+        for (k, v) in &self.type_info {
+            enc.write_str(k)?;
+            enc.write_value(v)?;
         }
         Ok(())
     }
