@@ -494,12 +494,6 @@ def test_callbacks_added_before_the_push_run(server: Server) -> None:
         wait_for(lambda: remote.value == 3.0, 10, "the timeout callback's change")
 
 
-@pytest.mark.xfail(
-    reason="server race: ServerSession.attach() adds the connection (_join via add_callback) "
-    "after awaiting the snapshot job, so a _deliver queued by the next job runs first and "
-    "the joining client misses that change; fix: queue _join from inside the snapshot job",
-    strict=False,
-)
 def test_clients_joining_during_a_stream_converge(server: Server) -> None:
     """Clients that join while rows are streaming end with exactly the pusher's rows
     (a change published while a client joins must reach it once: no gap, no repeat)."""

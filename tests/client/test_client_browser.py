@@ -28,11 +28,6 @@ def test_pushed_session_page_shows_python_changes(server: Server, page: Any) -> 
         page.wait_for_function("() => document.body.innerText.includes('Changed in Python')", timeout=10000)
 
 
-@pytest.mark.xfail(
-    reason="the server does not yet forward UI events (msg-only patches) to the pushing "
-    "client, whose document holds the on_click callbacks",
-    strict=False,
-)
 def test_browser_click_reaches_the_pushing_process(server: Server, page: Any) -> None:
     from docsync.document import Document
     from docsync.models import Button

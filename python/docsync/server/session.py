@@ -447,11 +447,17 @@ class ServerSession:
         self.connections.add(conn)
         self._client_acks[conn.client_id] = has  # the log keeps what it has not acknowledged
 
-    async def attach(self, conn: Any) -> int:
-        """Send a snapshot to ``conn`` and start sending it changes. Returns its seq."""
-        seq, data = await self.queue.run(self._snapshot)
+    def _snapshot_and_join(self, conn: Any) -> int:
+        """Snapshot (job only) and queue ``conn``'s join on the loop *from the job*:
+        loop callbacks run in order, so the join lands before the delivery of any change
+        a later job publishes (joining after the job would miss such a change)."""
+        seq, data = self._snapshot()
         self.loop.add_callback(self._join, conn, seq, [data], seq)
         return seq
+
+    async def attach(self, conn: Any) -> int:
+        """Send a snapshot to ``conn`` and start sending it changes. Returns its seq."""
+        return await self.queue.run(lambda: self._snapshot_and_join(conn))  # type: ignore[no-any-return]
 
     async def resume(self, conn: Any, after: int) -> str:
         """Replay changes after ``after`` from the log ("replay"), or send a snapshot
@@ -487,11 +493,9 @@ class ServerSession:
             patch = _core.diff(before, self.handle.engine)
             if patch is not None and not patch.is_empty():
                 self._publish(patch, t0)
-            return self._snapshot()
+            return self._snapshot_and_join(conn)
 
-        seq, data = await self.queue.run(job)
-        self.loop.add_callback(self._join, conn, seq, [data], seq)
-        return seq
+        return await self.queue.run(job)  # type: ignore[no-any-return]
 
     def detach(self, conn: Any) -> None:
         self.connections.discard(conn)
@@ -536,7 +540,9 @@ class ServerSession:
             finally:
                 self.metrics.inc("docsync_callback_seconds_total", time.perf_counter() - t0, app=self.app_name)
             t1 = time.perf_counter()
-            if _has_state_events(patch):
+            if _has_state_events(patch) or self.clients_own_document:
+                # (in a pushed session the Python client that owns the document runs
+                # the on_click callbacks, so UI events go to the other connections too)
                 seq = self._publish(patch, t1, exclude=conn, ok=(conn, client_seq))
             else:  # UI events only: nothing for the other connections
                 seq = self.seq
