@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-exec .venv/bin/python -m docsync serve --show examples/gallery "$@"
+echo "gallery: open http://localhost:5006/ (index of every example)"
+exec .venv/bin/python -m docsync serve examples/gallery "$@"
