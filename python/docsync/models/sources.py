@@ -10,6 +10,7 @@ import numpy as np
 from docsync.errors import ColumnError
 from docsync.model import Model
 from docsync.properties import (
+    TrackedList,
     MISSING,
     ColumnData,
     Instance,
@@ -39,50 +40,20 @@ class ColumnarDataSource(DataSource):
     __abstract__ = True
 
 
-class TrackedColumn(list):  # type: ignore[type-arg]
+class TrackedColumn(TrackedList):
     """A list column handed out by ``source.data[name]``: in-place changes are written to
-    the source (so ``source.data["x"].append(v)`` syncs, as in the seed's button app)."""
+    the source (so ``source.data["x"].append(v)`` syncs, as in the seed's button app).
+    The mutators are TrackedList's; only where a change goes differs."""
 
     __slots__ = ("_source", "_name")
 
     def __init__(self, items: Any, source: "ColumnDataSource", name: str) -> None:
-        super().__init__(items)
+        list.__init__(self, items)
         self._source = source
         self._name = name
 
     def _changed(self) -> None:
         self._source._set_column(self._name, list(self), _copy=False)
-
-    def _mutator(name: str) -> Any:  # type: ignore[misc]
-        base = getattr(list, name)
-
-        def method(self: "TrackedColumn", *args: Any, **kw: Any) -> Any:
-            result = base(self, *args, **kw)
-            self._changed()
-            return result
-
-        method.__name__ = name
-        return method
-
-    append = _mutator("append")
-    extend = _mutator("extend")
-    insert = _mutator("insert")
-    pop = _mutator("pop")
-    remove = _mutator("remove")
-    reverse = _mutator("reverse")
-    sort = _mutator("sort")
-    clear = _mutator("clear")
-    __setitem__ = _mutator("__setitem__")
-    __delitem__ = _mutator("__delitem__")
-
-    def __iadd__(self, other: Any) -> "TrackedColumn":  # type: ignore[override,misc]
-        self.extend(other)
-        return self
-
-    def __reduce__(self) -> Any:
-        return (list, (list(self),))
-
-    del _mutator
 
 
 class ColumnDataView(MutableMapping):  # type: ignore[type-arg]
