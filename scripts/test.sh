@@ -23,6 +23,7 @@ stage() {
 stage "cargo test" cargo test -q -p docsync-core
 stage "node --test" node --test tests/js/
 stage "mypy.stubtest" python -m mypy.stubtest docsync._core --allowlist tests/stubtest-allowlist.txt
+stage "mypy" python -m mypy python/docsync
 # Playwright's sync API keeps an event loop in the main thread, so browser tests get a
 # pytest process of their own (tests/conftest.py marks them).
 stage "pytest (no browser)" python -m pytest -q -p no:cacheprovider -m "not browser" "$@"

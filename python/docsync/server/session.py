@@ -482,7 +482,7 @@ class ServerSession:
         """Replace the document with a pushed snapshot; other connections get the
         difference as one patch; ``conn`` gets a snapshot."""
 
-        def job() -> tuple[int, bytes]:
+        def job() -> int:
             self._flush_and_publish()
             before = self.handle.copy_engine()
             with self._entered():
