@@ -399,3 +399,43 @@ def test_views_passed_back_to_the_engine_are_not_copied() -> None:
     doc.patch_columns("s", "data", {"x": [(0, -1.0)]})
     assert col(doc, "y").tolist() == [*np.arange(10.0).tolist(), 10.0]
     assert col(doc, "x")[0] == -1.0
+
+
+def test_streamed_numpy_rows_are_copied_so_later_writes_do_not_leak_in() -> None:
+    # numpy input is read in place during the call: neither the column, the list column
+    # of images nor the pending stream event may keep seeing the caller's memory.
+    doc = make({"x": np.arange(2.0), "img": [np.zeros((2, 2)), np.ones((2, 2))]})
+    doc.flush()
+    x, img = np.array([5.0, 6.0]), np.full((2, 2, 2), 7.0)
+    doc.stream("s", "data", {"x": x, "img": img})
+    x[:] = -1.0
+    img[:] = -1.0
+    assert col(doc, "x").tolist() == [0.0, 1.0, 5.0, 6.0]
+    assert col(doc, "img")[2].tolist() == [[7.0, 7.0], [7.0, 7.0]]
+    [event] = doc.flush().events()
+    assert event["columns"]["x"].tolist() == [5.0, 6.0]
+    assert np.asarray(event["columns"]["img"]).tolist() == [[[7.0, 7.0], [7.0, 7.0]]] * 2
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        np.arange(4, dtype=">f8")[1:3],  # non-native byte order: refused with a hint below
+        np.arange(6.0)[::3],  # strided
+        np.arange(2, dtype="int16"),  # converted to the column's dtype
+        np.frombuffer(bytes([0, 2]), dtype=bool),  # bools of any non-zero byte
+        np.arange(2.0).reshape(2, 1)[:, 0],  # a column of a 2-d array
+        np.require(np.arange(2.0), requirements="C").copy(),
+    ],
+)
+def test_streamed_arrays_of_every_layout_read_as_numpy_does(new: np.ndarray) -> None:
+    doc = make({"x": np.arange(1.0), "b": np.zeros(1, dtype=bool)})
+    if new.dtype.byteorder == ">":
+        with pytest.raises(errors.EncodeError, match="byte order"):
+            doc.stream("s", "data", {"x": new, "b": np.zeros(2, dtype=bool)})
+        return
+    b = new.astype(bool) if new.dtype != bool else new
+    doc.stream("s", "data", {"x": new.astype(np.float64) if new.dtype == bool else new, "b": b})
+    assert col(doc, "x").tolist()[1:] == np.asarray(new, dtype=np.float64).tolist()
+    assert col(doc, "b").tolist()[1:] == [bool(v) for v in b]
+    assert set(col(doc, "b").view(np.uint8).tolist()) <= {0, 1}

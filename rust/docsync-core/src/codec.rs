@@ -1032,11 +1032,17 @@ pub fn aligned_copy(bytes: &[u8]) -> ArrayBuffer {
         return ArrayBuffer::from_vec(Vec::new());
     }
     let words = bytes.len().div_ceil(8);
-    let mut store: Vec<u64> = vec![0u64; words];
-    // SAFETY: `store` has room for words * 8 >= bytes.len() bytes; u64 has no invalid bit
-    // patterns, and the regions do not overlap (fresh allocation).
+    // Not `vec![0; words]`: zeroing first would touch the memory twice (a memset as long
+    // as the copy, for every array that comes in).
+    let mut store: Vec<u64> = Vec::with_capacity(words);
+    let dst = store.as_mut_ptr() as *mut u8;
+    // SAFETY: `store` has room for words * 8 >= bytes.len() bytes and the regions do not
+    // overlap (fresh allocation). The copy and the zeroed tail initialise all words * 8
+    // bytes, and u64 has no invalid bit patterns, so `set_len(words)` is sound.
     unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), store.as_mut_ptr() as *mut u8, bytes.len());
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len());
+        std::ptr::write_bytes(dst.add(bytes.len()), 0, words * 8 - bytes.len());
+        store.set_len(words);
     }
     let store: Box<[u64]> = store.into_boxed_slice();
     let ptr = store.as_ptr() as *const u8;

@@ -66,11 +66,28 @@ unsafe impl Send for SharedBuf {}
 unsafe impl Sync for SharedBuf {}
 
 impl SharedBuf {
+    /// An allocation of at least `cap_bytes` (and at least 8) bytes, left uninitialised:
+    /// bytes are only read below `committed`, after their claimer wrote them, so zeroing
+    /// would only add a pass over memory as large as the column's room to grow.
     fn new(cap_bytes: usize) -> SharedBuf {
-        let words = cap_bytes.div_ceil(8);
-        let store: Box<[u64]> = vec![0u64; words].into_boxed_slice();
-        let ptr = Box::into_raw(store) as *mut u64 as *mut u8;
+        let words = cap_bytes.div_ceil(8).max(1);
+        let layout = Self::layout(words);
+        // SAFETY: the layout has a non-zero size (words >= 1).
+        let ptr = unsafe { std::alloc::alloc(layout) };
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        if layout.align() == HUGE_ALIGN {
+            advise_huge_pages(ptr, layout.size());
+        }
         SharedBuf { ptr, words, committed: AtomicUsize::new(0) }
+    }
+
+    /// 8-byte aligned; large buffers are aligned to huge pages (see `advise_huge_pages`).
+    fn layout(words: usize) -> std::alloc::Layout {
+        let align = if words * 8 >= HUGE_FROM { HUGE_ALIGN } else { 8 };
+        std::alloc::Layout::from_size_align(words.checked_mul(8).expect("column buffer size overflows"), align)
+            .expect("column buffer size overflows")
     }
 
     fn capacity(&self) -> usize {
@@ -89,12 +106,33 @@ impl SharedBuf {
     }
 }
 
+/// Buffers at least this large are backed by huge pages where the OS offers them.
+const HUGE_FROM: usize = 2 << 20;
+const HUGE_ALIGN: usize = 2 << 20;
+
+/// Asks Linux to back `[ptr, ptr + len)` with transparent huge pages (as numpy does for
+/// its large arrays). Appends write into fresh memory of the buffer, and with 4 KiB pages
+/// the first touch of each page costs a fault: measured on a 2-core VM, appending
+/// 160 KB took 140 µs into fresh 4 KiB pages against 21 µs with huge pages. Only a hint:
+/// failure (or another OS) changes nothing but speed.
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(ptr: *mut u8, len: usize) {
+    const MADV_HUGEPAGE: std::os::raw::c_int = 14;
+    extern "C" {
+        fn madvise(addr: *mut std::os::raw::c_void, len: usize, advice: std::os::raw::c_int) -> std::os::raw::c_int;
+    }
+    // SAFETY: `ptr` is page-aligned (HUGE_ALIGN) and `[ptr, ptr + len)` is our own fresh
+    // allocation; MADV_HUGEPAGE changes no contents and its result is ignored on purpose.
+    let _ = unsafe { madvise(ptr.cast(), len, MADV_HUGEPAGE) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_ptr: *mut u8, _len: usize) {}
+
 impl Drop for SharedBuf {
     fn drop(&mut self) {
-        // SAFETY: `ptr`/`words` came from `Box::into_raw` of a `Box<[u64]>` of `words` items.
-        unsafe {
-            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.ptr as *mut u64, self.words)));
-        }
+        // SAFETY: `ptr` came from `alloc` with this very layout (see `SharedBuf::new`).
+        unsafe { std::alloc::dealloc(self.ptr, Self::layout(self.words)) }
     }
 }
 

@@ -245,6 +245,120 @@ fn ndarray_impl(arr: &Bound<'_, PyAny>, borrow: bool) -> PyResult<TypedArray> {
     Ok(TypedArray { dtype, shape, data })
 }
 
+/// The dtype of a buffer-protocol format string of native byte order, if the wire
+/// format has one of that item size (`None` for anything else: the general path decides).
+fn native_dtype(format: &[u8], itemsize: usize) -> Option<Dtype> {
+    let code = match format {
+        [c] => *c,
+        [b'@' | b'=', c] => *c,
+        [b'<', c] if cfg!(target_endian = "little") => *c,
+        _ => return None,
+    };
+    let dtype = match (code, itemsize) {
+        (b'?', 1) => Dtype::Bool,
+        (b'b', 1) => Dtype::Int8,
+        (b'B', 1) => Dtype::Uint8,
+        (b'h' | b'i' | b'l' | b'q', 2) => Dtype::Int16,
+        (b'h' | b'i' | b'l' | b'q', 4) => Dtype::Int32,
+        (b'h' | b'i' | b'l' | b'q', 8) => Dtype::Int64,
+        (b'H' | b'I' | b'L' | b'Q', 2) => Dtype::Uint16,
+        (b'H' | b'I' | b'L' | b'Q', 4) => Dtype::Uint32,
+        (b'H' | b'I' | b'L' | b'Q', 8) => Dtype::Uint64,
+        (b'f', 4) => Dtype::Float32,
+        (b'd', 8) => Dtype::Float64,
+        _ => return None,
+    };
+    Some(dtype)
+}
+
+/// The common case through the buffer protocol alone, with no Python attribute lookups:
+/// a writable, C-contiguous, 1..=8-d array of a native numeric or bool dtype is read (or
+/// viewed, with `borrow`) in one `copy_from_slice`. `None` sends everything else to the
+/// general path: datetime64 (which numpy does not export), other byte orders, strided or
+/// 0-d arrays, read-only arrays (possibly engine memory, passed back without a copy), and
+/// every error with its hint.
+pub fn ndarray_fast(arr: &Bound<'_, PyAny>, borrow: bool) -> PyResult<Option<TypedArray>> {
+    let py = arr.py();
+    // SAFETY: a zeroed Py_buffer is valid storage for PyObject_GetBuffer to fill.
+    let mut view: Box<ffi::Py_buffer> = Box::new(unsafe { std::mem::zeroed() });
+    // SAFETY: `view` is writable storage; on success it is released by BufferExport::drop.
+    let rc = unsafe { ffi::PyObject_GetBuffer(arr.as_ptr(), &mut *view, ffi::PyBUF_RECORDS_RO) };
+    if rc != 0 {
+        // Not exportable (datetime64, object, ...): the general path explains.
+        drop(PyErr::take(py));
+        return Ok(None);
+    }
+    let export = BufferExport(view);
+    let v = &*export.0;
+    let ndim = v.ndim.max(0) as usize;
+    if v.readonly != 0 || ndim == 0 || ndim > docsync_core::codec::MAX_NDIM || v.format.is_null() || v.shape.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: a successful PyBUF_RECORDS_RO export sets `format` to a NUL-terminated
+    // string and `shape` (and `strides`, when not null) to `ndim` items, valid until release.
+    let (format, shape, strides) = unsafe {
+        (
+            std::ffi::CStr::from_ptr(v.format).to_bytes(),
+            std::slice::from_raw_parts(v.shape, ndim),
+            if v.strides.is_null() { None } else { Some(std::slice::from_raw_parts(v.strides, ndim)) },
+        )
+    };
+    let itemsize = v.itemsize.max(0) as usize;
+    let Some(dtype) = native_dtype(format, itemsize) else { return Ok(None) };
+    let shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+    if let Some(strides) = strides {
+        // C order: each axis of more than one element steps over everything after it.
+        let mut expected = itemsize as isize;
+        let empty = shape.contains(&0);
+        for (&d, &st) in shape.iter().zip(strides).rev() {
+            if d > 1 && st != expected && !empty {
+                return Ok(None);
+            }
+            expected *= d as isize;
+        }
+    }
+    let len = v.len.max(0) as usize;
+    if len != shape.iter().product::<usize>() * itemsize {
+        return Ok(None);
+    }
+    let bytes: &[u8] = if len == 0 {
+        &[]
+    } else {
+        // SAFETY: a C-contiguous export of `len` bytes at `buf`, alive until release.
+        unsafe { std::slice::from_raw_parts(v.buf as *const u8, len) }
+    };
+    let needs_normalizing = dtype == Dtype::Bool && bytes.iter().any(|&b| b > 1);
+    let data = if needs_normalizing {
+        // numpy bools made by views of other bytes may hold any non-zero byte: the wire
+        // format (and every decoder) wants 0 or 1.
+        let normalized: Vec<u8> = bytes.iter().map(|&b| (b != 0) as u8).collect();
+        aligned_copy(&normalized)
+    } else if borrow {
+        let ptr = bytes.as_ptr();
+        let owner: Arc<dyn Send + Sync> = Arc::new(export);
+        if len == 0 {
+            return Ok(Some(TypedArray { dtype, shape, data: aligned_copy(&[]) }));
+        }
+        // SAFETY: the exporter keeps [ptr, ptr + len) valid until the export is released
+        // (when `owner` drops). The memory is mutable by its Python owner, which is why
+        // callers read it only while the GIL is held or the caller keeps the export alive
+        // (see `ndarray_to_typed_borrowed`).
+        unsafe { ArrayBuffer::from_raw(ptr, len, owner) }
+    } else if len >= DETACH_BYTES {
+        struct Raw<'a>(&'a [u8]);
+        // SAFETY: only read; the export stays alive (held by `export`) during the copy.
+        unsafe impl Send for Raw<'_> {}
+        let raw = Raw(bytes);
+        py.allow_threads(move || {
+            let raw = raw;
+            aligned_copy(raw.0)
+        })
+    } else {
+        aligned_copy(bytes)
+    };
+    Ok(Some(TypedArray { dtype, shape, data }))
+}
+
 /// The engine memory under an ndarray that views an [`EngineBuffer`] (an array the
 /// engine handed out, or a slice of one), so that passing it back costs no copy.
 fn engine_memory(arr: &Bound<'_, PyAny>, nbytes: usize) -> PyResult<Option<ArrayBuffer>> {

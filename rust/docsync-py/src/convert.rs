@@ -11,14 +11,14 @@
 
 use std::sync::Arc;
 
-use docsync_core::Value;
+use docsync_core::{ArrayBuffer, TypedArray, Value};
 use indexmap::IndexMap;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::IntoPyDict;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PySlice, PyString, PyTuple};
 
-use crate::arrays::{is_ndarray, is_numpy_scalar, ndarray_to_typed, ndarray_to_typed_borrowed, typed_array_to_py};
+use crate::arrays::{is_ndarray, is_numpy_scalar, ndarray_fast, ndarray_to_typed, ndarray_to_typed_borrowed, typed_array_to_py};
 use crate::codec::Ref;
 use crate::errors::encode_error;
 
@@ -38,9 +38,20 @@ pub struct Converter {
     pub borrowed: bool,
     /// Approximate payload bytes seen so far (typed array data, strings, bytes).
     pub nbytes: usize,
+    /// The arrays of the result (with `borrow_arrays`), so the caller can drop the numpy
+    /// buffer exports itself, with the GIL held, whatever the engine did with the values.
+    pub arrays: Vec<ArrayBuffer>,
 }
 
 impl Converter {
+    fn note_array(&mut self, a: &TypedArray) {
+        self.nbytes += a.data.len();
+        if self.borrow_arrays {
+            self.borrowed = true;
+            self.arrays.push(a.data.clone());
+        }
+    }
+
     pub fn convert(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         self.value(obj, 0)
     }
@@ -115,17 +126,16 @@ impl Converter {
             return Ok(Value::Bytes(Arc::from(v)));
         }
         if is_ndarray(obj)? {
+            if let Some(a) = ndarray_fast(obj, self.borrow_arrays)? {
+                self.note_array(&a);
+                return Ok(Value::Array(a));
+            }
             let ndim: usize = obj.getattr("ndim")?.extract()?;
             if ndim == 0 {
                 return self.value(&obj.call_method0("item")?, depth + 1);
             }
-            let a = if self.borrow_arrays {
-                self.borrowed = true;
-                ndarray_to_typed_borrowed(obj)?
-            } else {
-                ndarray_to_typed(obj)?
-            };
-            self.nbytes += a.data.len();
+            let a = if self.borrow_arrays { ndarray_to_typed_borrowed(obj)? } else { ndarray_to_typed(obj)? };
+            self.note_array(&a);
             return Ok(Value::Array(a));
         }
         if is_numpy_scalar(obj)? {

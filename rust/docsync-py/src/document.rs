@@ -15,11 +15,15 @@ use docsync_core::Value;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
+use crate::convert::Converter;
 use crate::errors::IntoPyResult;
 use crate::patch::{changes_to_py, to_py, to_value, PyChange, PyPatch};
 
 /// Above this many bytes of input or models, work runs with the GIL released.
 const BIG: usize = 64 * 1024;
+/// Streams of numpy columns at least this large are copied with the GIL released (as
+/// `arrays.rs` copies large arrays).
+const DETACH_BORROWED: usize = 1 << 20;
 
 /// Document state: models, properties, roots, title, version, pending events.
 #[pyclass(frozen, weakref, module = "docsync._core", name = "Document")]
@@ -75,6 +79,27 @@ fn map_of(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<ColumnMap> {
         Value::Map(m) => Ok(m),
         Value::Null => Ok(ColumnMap::new()),
         other => Err(pyo3::exceptions::PyTypeError::new_err(format!("{what} must be a dict, got {}", other.kind()))),
+    }
+}
+
+/// Stream inputs that view numpy memory must not outlive the call: typed columns copy
+/// the rows (and the event views the column), but a list column would keep the values as
+/// given, so their arrays are copied into engine memory first.
+fn own_rows_of_list_columns(doc: &Document, id: &str, prop: &str, columns: &mut ColumnMap) {
+    let Ok(data) = doc.columns(id, prop) else { return }; // the stream reports the error
+    for (name, v) in columns.iter_mut() {
+        if !data.column(name).is_some_and(|c| c.is_typed()) {
+            own_arrays(v);
+        }
+    }
+}
+
+fn own_arrays(v: &mut Value) {
+    match v {
+        Value::Array(a) => a.data = docsync_core::codec::aligned_copy(a.data.as_slice()),
+        Value::List(items) => items.iter_mut().for_each(own_arrays),
+        Value::Map(m) => m.values_mut().for_each(own_arrays),
+        _ => {}
     }
 }
 
@@ -205,16 +230,34 @@ impl PyDocument {
         self.lock().set_column(id, prop, name, value).py_err()
     }
 
+    /// Appending copies exactly once: numpy columns are read in place (buffer protocol)
+    /// and copied straight into the column store; the recorded event views the column.
     #[pyo3(signature = (id, prop, columns, rollover = None))]
     fn stream(&self, py: Python<'_>, id: &str, prop: &str, columns: &Bound<'_, PyAny>, rollover: Option<i64>) -> PyResult<()> {
-        let columns = map_of(columns, "columns")?;
-        let big = columns.values().map(docsync_core::codec::estimate_size).sum::<usize>() > BIG;
-        if big {
-            py.allow_threads(|| self.lock().stream(id, prop, columns, rollover))
+        let mut conv = Converter { borrow_arrays: true, ..Converter::default() };
+        let columns = match conv.convert(columns)? {
+            Value::Map(m) => m,
+            Value::Null => ColumnMap::new(),
+            other => return Err(pyo3::exceptions::PyTypeError::new_err(format!("columns must be a dict, got {}", other.kind()))),
+        };
+        let stream = |mut columns: ColumnMap| {
+            let mut doc = self.lock();
+            if conv.borrowed {
+                own_rows_of_list_columns(&doc, id, prop, &mut columns);
+            }
+            doc.stream(id, prop, columns, rollover)
+        };
+        // numpy memory is read with the GIL held below DETACH_BORROWED (no Python thread
+        // can write it meanwhile); `conv.arrays` keeps the exports alive until we are back
+        // under the GIL, where they are released (never while the lock is held detached).
+        let detach = if conv.borrowed {
+            conv.nbytes >= DETACH_BORROWED
         } else {
-            self.lock().stream(id, prop, columns, rollover)
-        }
-        .py_err()
+            columns.values().map(docsync_core::codec::estimate_size).sum::<usize>() > BIG
+        };
+        let result = if detach { py.allow_threads(|| stream(columns)) } else { stream(columns) };
+        drop(conv);
+        result.py_err()
     }
 
     fn patch_columns(&self, id: &str, prop: &str, patches: &Bound<'_, PyAny>) -> PyResult<()> {
