@@ -11,6 +11,7 @@
 //! * [`encode_message`] / [`decode_message`] handle the envelope
 //!   `{"v": 1, "t": type, "seq": n, "ack": n, "p": payload}`.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
@@ -115,17 +116,27 @@ impl Sink for CountingSink {
     }
 }
 
-/// Writes into a fixed slice; writing past its end is recorded (see [`SliceSink::finish`])
-/// instead of panicking.
+/// Writes into a fixed slice, possibly uninitialised memory (e.g. a fresh Python `bytes`
+/// object: zeroing it first would be one more pass over a large message); writing past
+/// its end is recorded (see [`SliceSink::finish`]) instead of panicking.
 #[derive(Debug)]
 pub struct SliceSink<'a> {
-    buf: &'a mut [u8],
+    buf: &'a mut [MaybeUninit<u8>],
     pos: usize,
     overflow: bool,
 }
 
 impl<'a> SliceSink<'a> {
     pub fn new(buf: &'a mut [u8]) -> SliceSink<'a> {
+        // SAFETY: same layout; the sink only ever writes initialised bytes, so `buf` stays
+        // initialised whatever happens.
+        let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+        SliceSink { buf, pos: 0, overflow: false }
+    }
+
+    /// A sink over memory that need not be initialised; after [`SliceSink::finish`]
+    /// returns `Ok`, every byte of `buf` has been written.
+    pub fn uninit(buf: &'a mut [MaybeUninit<u8>]) -> SliceSink<'a> {
         SliceSink { buf, pos: 0, overflow: false }
     }
 
@@ -150,14 +161,16 @@ impl Sink for SliceSink<'_> {
     }
     fn put(&mut self, bytes: &[u8]) {
         match self.buf.get_mut(self.pos..self.pos + bytes.len()) {
-            Some(dst) => dst.copy_from_slice(bytes),
+            // SAFETY: `dst` is exactly `bytes.len()` writable bytes, disjoint from `bytes`
+            // (a shared borrow cannot alias this exclusive one).
+            Some(dst) => unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst.as_mut_ptr().cast::<u8>(), bytes.len()) },
             None => self.overflow = true,
         }
         self.pos += bytes.len();
     }
     fn put_zeros(&mut self, n: usize) {
         match self.buf.get_mut(self.pos..self.pos + n) {
-            Some(dst) => dst.fill(0),
+            Some(dst) => dst.fill(MaybeUninit::new(0)),
             None => self.overflow = true,
         }
         self.pos += n;

@@ -23,11 +23,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use crate::codec::{self, Encoder, Limits};
+use crate::codec::{self, CountingSink, Encoder, Limits, SliceSink, Sink};
 use crate::columns::ColumnData;
 use crate::error::{Error, Result};
 use crate::event::{ColumnMap, Event, PatchMap};
@@ -724,7 +725,7 @@ impl Document {
     ///
     /// # Errors
     /// [`Error::Encode`] for values the wire format cannot hold.
-    pub fn write_snapshot(&self, enc: &mut Encoder) -> Result<()> {
+    pub fn write_snapshot<S: Sink>(&self, enc: &mut Encoder<S>) -> Result<()> {
         enc.write_map_header(6)?;
         enc.write_str("title")?;
         enc.write_str(&self.title)?;
@@ -802,6 +803,52 @@ impl Document {
         enc.write_envelope_head("snapshot", Some(seq), None, true)?;
         self.write_snapshot(&mut enc)?;
         Ok(enc.into_bytes())
+    }
+
+    /// The exact size of [`Document::snapshot`]'s bytes (counted, not written: column
+    /// data costs nothing here).
+    ///
+    /// # Errors
+    /// As [`Document::snapshot`].
+    pub fn snapshot_len(&self) -> Result<usize> {
+        let mut enc = Encoder::with_sink(CountingSink(0));
+        self.write_snapshot(&mut enc)?;
+        Ok(enc.into_sink().0)
+    }
+
+    /// Writes [`Document::snapshot`]'s bytes into `out`, exactly
+    /// [`Document::snapshot_len`] long (e.g. a Python `bytes` object's memory, so a
+    /// large snapshot is written once, with no intermediate buffer).
+    ///
+    /// # Errors
+    /// As [`Document::snapshot`], or [`Error::Encode`] when `out` has the wrong length.
+    pub fn snapshot_to_slice(&self, out: &mut [MaybeUninit<u8>]) -> Result<()> {
+        let mut enc = Encoder::with_sink(SliceSink::uninit(out));
+        self.write_snapshot(&mut enc)?;
+        enc.into_sink().finish()
+    }
+
+    /// The exact size of [`Document::snapshot_message`]'s bytes.
+    ///
+    /// # Errors
+    /// As [`Document::snapshot`].
+    pub fn snapshot_message_len(&self, seq: i64) -> Result<usize> {
+        let mut enc = Encoder::with_sink(CountingSink(0));
+        enc.write_envelope_head("snapshot", Some(seq), None, true)?;
+        self.write_snapshot(&mut enc)?;
+        Ok(enc.into_sink().0)
+    }
+
+    /// Writes [`Document::snapshot_message`]'s bytes into `out`, exactly
+    /// [`Document::snapshot_message_len`] long.
+    ///
+    /// # Errors
+    /// As [`Document::snapshot_to_slice`].
+    pub fn snapshot_message_to_slice(&self, seq: i64, out: &mut [MaybeUninit<u8>]) -> Result<()> {
+        let mut enc = Encoder::with_sink(SliceSink::uninit(out));
+        enc.write_envelope_head("snapshot", Some(seq), None, true)?;
+        self.write_snapshot(&mut enc)?;
+        enc.into_sink().finish()
     }
 
     /// A document from a snapshot payload value. Every type must be registered; a
@@ -939,10 +986,17 @@ impl Document {
 
     /// A copy sharing models (and their columns) until either side changes them.
     pub fn copy(&self) -> Document {
-        let mut d = self.clone();
-        d.pending.clear();
-        d.released.clear();
-        d
+        // Field by field: cloning `pending` and `released` only to clear them would cost
+        // O(pending events) under the caller's lock.
+        Document {
+            models: self.models.clone(),
+            roots: self.roots.clone(),
+            title: self.title.clone(),
+            version: self.version,
+            theme: self.theme.clone(),
+            pending: Vec::new(),
+            released: HashMap::new(),
+        }
     }
 }
 
@@ -1174,6 +1228,8 @@ fn apply_event<S: State>(state: &mut S, event: &Event, client: bool, check_only:
 
 #[cfg(test)]
 mod tests {
+    use std::mem::MaybeUninit;
+
     use super::*;
     use crate::value::TypedArray;
 
@@ -1237,6 +1293,50 @@ mod tests {
             ]
         );
         assert!(d.flush().is_none());
+    }
+
+    fn into_uninit(n: usize) -> Vec<MaybeUninit<u8>> {
+        vec![MaybeUninit::new(0xAA); n]
+    }
+
+    fn init_bytes(v: &[MaybeUninit<u8>]) -> Vec<u8> {
+        // SAFETY: test buffers are created initialised (`into_uninit`).
+        v.iter().map(|b| unsafe { b.assume_init() }).collect()
+    }
+
+    #[test]
+    fn snapshots_and_patches_written_into_slices_match_the_vec_encoders() {
+        let mut d = sample();
+        let p = d.flush().unwrap();
+        d.stream("src", "data", cols(&[3.0, 4.0, 5.0]), None).unwrap();
+        let s = d.flush().unwrap();
+        let snap = d.snapshot().unwrap();
+        assert_eq!(d.snapshot_len().unwrap(), snap.len());
+        let mut out = into_uninit(snap.len());
+        d.snapshot_to_slice(&mut out).unwrap();
+        assert_eq!(init_bytes(&out), snap);
+        let msg = d.snapshot_message(7).unwrap();
+        assert_eq!(d.snapshot_message_len(7).unwrap(), msg.len());
+        let mut out = into_uninit(msg.len());
+        d.snapshot_message_to_slice(7, &mut out).unwrap();
+        assert_eq!(init_bytes(&out), msg);
+        assert!(d.snapshot_message_to_slice(7, &mut into_uninit(msg.len() - 1)).is_err());
+        assert!(d.snapshot_to_slice(&mut into_uninit(snap.len() + 1)).is_err());
+        for patch in [p, s] {
+            let m = patch.to_message(3).unwrap();
+            assert_eq!(patch.message_len(3).unwrap(), m.len());
+            let mut out = into_uninit(m.len());
+            patch.message_to_slice(3, &mut out).unwrap();
+            assert_eq!(init_bytes(&out), m);
+            // uncached, then cached payloads
+            for _ in 0..2 {
+                let n = patch.encoded_len().unwrap();
+                let mut out = into_uninit(n);
+                patch.encode_to_slice(&mut out).unwrap();
+                assert_eq!(init_bytes(&out), &*patch.encode().unwrap());
+                assert!(patch.encode_to_slice(&mut into_uninit(n + 1)).is_err());
+            }
+        }
     }
 
     #[test]

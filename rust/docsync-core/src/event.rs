@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use crate::codec::Encoder;
+use crate::codec::{Encoder, Sink};
 use crate::error::{Error, Result};
 use crate::value::Value;
 
@@ -124,7 +124,7 @@ impl Event {
     ///
     /// # Errors
     /// [`Error::Encode`] for values the wire format cannot hold.
-    pub fn write(&self, enc: &mut Encoder) -> Result<()> {
+    pub fn write<S: Sink>(&self, enc: &mut Encoder<S>) -> Result<()> {
         let fields = match self {
             Event::New { .. } | Event::Set { .. } | Event::Patch { .. } | Event::Msg { .. } => 4,
             Event::Data { .. } | Event::Stream { .. } => 5,
@@ -133,13 +133,13 @@ impl Event {
         enc.write_map_header(fields)?;
         enc.write_str("k")?;
         enc.write_str(self.kind())?;
-        let head = |enc: &mut Encoder, id: &str, prop: &str| -> Result<()> {
+        let head = |enc: &mut Encoder<S>, id: &str, prop: &str| -> Result<()> {
             enc.write_str("id")?;
             enc.write_str(id)?;
             enc.write_str("prop")?;
             enc.write_str(prop)
         };
-        let map = |enc: &mut Encoder, m: &IndexMap<String, Value>| -> Result<()> {
+        let map = |enc: &mut Encoder<S>, m: &IndexMap<String, Value>| -> Result<()> {
             enc.write_map_header(m.len())?;
             for (k, v) in m {
                 enc.write_str(k)?;

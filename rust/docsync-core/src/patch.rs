@@ -2,11 +2,12 @@
 //! encoded once and applied atomically by [`crate::document::Document::apply`].
 
 use std::collections::{HashMap, HashSet};
+use std::mem::MaybeUninit;
 use std::sync::{Arc, OnceLock};
 
 use indexmap::IndexMap;
 
-use crate::codec::{self, Encoder, Limits};
+use crate::codec::{self, CountingSink, Encoder, Limits, SliceSink, Sink};
 use crate::error::{Error, Result};
 use crate::event::{ColumnMap, Event};
 use crate::value::{ArrayBuffer, TypedArray, Value};
@@ -102,7 +103,7 @@ impl Patch {
     ///
     /// # Errors
     /// [`Error::Encode`] for values the wire format cannot hold.
-    pub fn write_payload(&self, enc: &mut Encoder) -> Result<()> {
+    pub fn write_payload<S: Sink>(&self, enc: &mut Encoder<S>) -> Result<()> {
         enc.write_map_header(1 + self.type_info.len())?;
         enc.write_str("events")?;
         enc.write_list_header(self.events.len())?;
@@ -159,6 +160,55 @@ impl Patch {
         enc.write_envelope_head("patch", Some(seq), None, true)?;
         self.write_payload(&mut enc)?;
         Ok(enc.into_bytes())
+    }
+
+    /// The exact size of [`Patch::encode`]'s bytes (counted, not written).
+    ///
+    /// # Errors
+    /// As [`Patch::encode`].
+    pub fn encoded_len(&self) -> Result<usize> {
+        let mut enc = Encoder::with_sink(CountingSink(0));
+        self.write_payload(&mut enc)?;
+        Ok(enc.into_sink().0)
+    }
+
+    /// Writes the payload into `out`, exactly [`Patch::encoded_len`] bytes (e.g. the
+    /// memory of a Python `bytes` object: large payloads are then written once).
+    ///
+    /// # Errors
+    /// As [`Patch::encode`], or [`Error::Encode`] when `out` has the wrong length.
+    pub fn encode_to_slice(&self, out: &mut [MaybeUninit<u8>]) -> Result<()> {
+        if let Some(bytes) = self.encoded.get() {
+            let mut sink = SliceSink::uninit(out);
+            sink.put(bytes);
+            return sink.finish();
+        }
+        let mut enc = Encoder::with_sink(SliceSink::uninit(out));
+        self.write_payload(&mut enc)?;
+        enc.into_sink().finish()
+    }
+
+    /// The exact size of [`Patch::to_message`]'s bytes.
+    ///
+    /// # Errors
+    /// As [`Patch::to_message`].
+    pub fn message_len(&self, seq: i64) -> Result<usize> {
+        let mut enc = Encoder::with_sink(CountingSink(0));
+        enc.write_envelope_head("patch", Some(seq), None, true)?;
+        self.write_payload(&mut enc)?;
+        Ok(enc.into_sink().0)
+    }
+
+    /// Writes [`Patch::to_message`]'s bytes into `out`, exactly
+    /// [`Patch::message_len`] bytes long.
+    ///
+    /// # Errors
+    /// As [`Patch::to_message`], or [`Error::Encode`] when `out` has the wrong length.
+    pub fn message_to_slice(&self, seq: i64, out: &mut [MaybeUninit<u8>]) -> Result<()> {
+        let mut enc = Encoder::with_sink(SliceSink::uninit(out));
+        enc.write_envelope_head("patch", Some(seq), None, true)?;
+        self.write_payload(&mut enc)?;
+        enc.into_sink().finish()
     }
 
     /// Decodes a payload written by [`Patch::encode`], with limits.

@@ -78,6 +78,31 @@ pub fn encode_py<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bo
     Ok(PyBytes::new(py, &codec::encode(&v).py_err()?))
 }
 
+/// A new `bytes` object of exactly `len` bytes, filled by `write` (which must write every
+/// byte, as the engine's `*_to_slice` functions check). Unlike `PyBytes::new_with`, the
+/// memory is not zeroed first: for a large message that is one pass less over memory.
+///
+/// # Errors
+/// Allocation failure, or what `write` returns (the object is then freed unread).
+pub fn bytes_written_once<'py>(
+    py: Python<'py>,
+    len: usize,
+    write: impl FnOnce(&mut [std::mem::MaybeUninit<u8>]) -> PyResult<()>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let n = pyo3::ffi::Py_ssize_t::try_from(len).map_err(|_| pyo3::exceptions::PyMemoryError::new_err("message too large"))?;
+    // SAFETY: PyBytes_FromStringAndSize(NULL, n) returns a new reference to a bytes object
+    // with n uninitialised bytes (or NULL with an exception set, handled by
+    // assume_owned_or_err); PyBytes_AsString points at those n bytes. Nobody else sees
+    // the object until we return it, after `write` succeeded and so wrote every byte.
+    unsafe {
+        let ptr = pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), n);
+        let bytes = pyo3::Bound::from_owned_ptr_or_err(py, ptr)?.downcast_into_unchecked::<PyBytes>();
+        let buf = pyo3::ffi::PyBytes_AsString(ptr).cast::<std::mem::MaybeUninit<u8>>();
+        write(std::slice::from_raw_parts_mut(buf, len))?;
+        Ok(bytes)
+    }
+}
+
 /// Decodes bytes-like input (zero-copy typed arrays when given `bytes`).
 pub fn decode_value(py: Python<'_>, data: &Bound<'_, PyAny>, limits: Limits) -> PyResult<Value> {
     let buffer = input_buffer(data)?;

@@ -69,6 +69,26 @@ impl PyDocument {
         })
     }
 
+    /// Encodes straight into a Python `bytes` object of the exact length, with the GIL
+    /// released while counting and writing: one pass over the column data, no Vec to copy
+    /// from. Works on a cheap copy (models shared), so the lock is never held across a
+    /// GIL release (see the locking rule above) and writers are not held up meanwhile.
+    fn write_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        len: impl FnOnce(&Document) -> docsync_core::error::Result<usize> + Send,
+        write: impl FnOnce(&Document, &mut [std::mem::MaybeUninit<u8>]) -> docsync_core::error::Result<()> + Send,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let (doc, n) = py.allow_threads(|| {
+            let doc = self.snapshot_copy();
+            let n = len(&doc);
+            (doc, n)
+        });
+        let out = crate::codec::bytes_written_once(py, n.py_err()?, |buf| py.allow_threads(|| write(&doc, buf)).py_err());
+        drop(doc);
+        out
+    }
+
     pub fn from_core(doc: Document) -> PyDocument {
         PyDocument { inner: Mutex::new(doc) }
     }
@@ -101,10 +121,6 @@ fn own_arrays(v: &mut Value) {
         Value::Map(m) => m.values_mut().for_each(own_arrays),
         _ => {}
     }
-}
-
-fn bytes<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
-    PyBytes::new(py, data)
 }
 
 #[pymethods]
@@ -295,14 +311,11 @@ impl PyDocument {
     }
 
     fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        // Snapshots are never on a hot path: always encode without the GIL.
-        let data = py.allow_threads(|| self.lock().snapshot()).py_err()?;
-        Ok(bytes(py, &data))
+        self.write_bytes(py, Document::snapshot_len, Document::snapshot_to_slice)
     }
 
     fn snapshot_message<'py>(&self, py: Python<'py>, seq: i64) -> PyResult<Bound<'py, PyBytes>> {
-        let data = py.allow_threads(|| self.lock().snapshot_message(seq)).py_err()?;
-        Ok(bytes(py, &data))
+        self.write_bytes(py, |d| d.snapshot_message_len(seq), |d, out| d.snapshot_message_to_slice(seq, out))
     }
 
     #[staticmethod]

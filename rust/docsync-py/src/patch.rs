@@ -11,6 +11,7 @@ use docsync_core::{schema, Value};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
+use crate::codec::bytes_written_once;
 use crate::document::PyDocument;
 use crate::errors::IntoPyResult;
 
@@ -54,16 +55,23 @@ impl PyPatch {
 
     /// The payload `{"events": [...]}` (msgpack), encoded once.
     fn encode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let inner = self.inner.clone();
-        let bytes = if inner.is_large() { py.allow_threads(move || inner.encode()) } else { inner.encode() }.py_err()?;
-        Ok(PyBytes::new(py, &bytes))
+        let inner = &self.inner;
+        if inner.is_large() {
+            // Written once, straight into the bytes object, without the GIL.
+            let n = py.allow_threads(|| inner.encoded_len()).py_err()?;
+            return bytes_written_once(py, n, |buf| py.allow_threads(|| inner.encode_to_slice(buf)).py_err());
+        }
+        Ok(PyBytes::new(py, &inner.encode().py_err()?))
     }
 
     /// The full envelope `{"v":1,"t":"patch","seq":seq,"p":...}`.
     fn to_message<'py>(&self, py: Python<'py>, seq: i64) -> PyResult<Bound<'py, PyBytes>> {
-        let inner = self.inner.clone();
-        let bytes = if inner.is_large() { py.allow_threads(move || inner.to_message(seq)) } else { inner.to_message(seq) }.py_err()?;
-        Ok(PyBytes::new(py, &bytes))
+        let inner = &self.inner;
+        if inner.is_large() {
+            let n = py.allow_threads(|| inner.message_len(seq)).py_err()?;
+            return bytes_written_once(py, n, |buf| py.allow_threads(|| inner.message_to_slice(seq, buf)).py_err());
+        }
+        Ok(PyBytes::new(py, &inner.to_message(seq).py_err()?))
     }
 
     #[staticmethod]
