@@ -180,5 +180,44 @@ def engine_stream(quick: bool) -> list[Result]:
     return results
 
 
+def python_stream(quick: bool) -> list[Result]:
+    """ColumnDataSource.stream of 1 row × 3 numpy columns against the engine call alone:
+    what the Python layer adds per call, which must not grow with the column length."""
+    results = []
+    for rollover in ((10_000,) if quick else (10_000, 1_000_000)):
+        doc = Document()
+        source = ColumnDataSource(data={name: np.arange(rollover, dtype=np.float64) for name in ("x", "y", "z")})
+        doc.add_root(source)
+        doc._flush()
+        engine = core.Document()
+        engine.add_model("src", "ColumnDataSource", {"data": {name: np.arange(rollover, dtype=np.float64) for name in ("x", "y", "z")}})
+        engine.add_root("src")
+        engine.flush()
+        one = {name: np.array([1.5]) for name in ("x", "y", "z")}
+
+        def python_append(doc: Document = doc, source: ColumnDataSource = source, rollover: int = rollover) -> int:
+            source.stream(one, rollover=rollover)
+            doc._engine.discard_pending()
+            return len(source)
+
+        def engine_append(engine: Any = engine, rollover: int = rollover) -> int:
+            engine.stream("src", "data", one, rollover)
+            engine.discard_pending()
+            return engine.column_len("src", "data")  # type: ignore[no-any-return]
+
+        def check(n: int, rollover: int = rollover) -> None:
+            assert n == rollover, n
+
+        results.append(
+            compare(
+                "core", f"ColumnDataSource.stream 1 row × 3 float64, rollover {rollover:,} (baseline: the engine call alone)",
+                python_append, engine_append,
+                check_docsync=check, check_bokeh=check,
+                repeat=5 if quick else 9, number=200 if quick else 2_000, baseline="engine",
+            )
+        )
+    return results
+
+
 def run(quick: bool, memcpy: float) -> list[Result]:
-    return [diff_workload(quick), *small_change(quick), *memcpy_floors(quick), *engine_stream(quick)]
+    return [diff_workload(quick), *small_change(quick), *memcpy_floors(quick), *engine_stream(quick), *python_stream(quick)]

@@ -75,6 +75,21 @@ def test_stream_with_rollover(doc, where):
         src.stream({"x": [1.0], "y": ["d"]}, rollover=-1)
 
 
+@pytest.mark.parametrize(
+    "new",
+    [
+        np.array([3.0], dtype=">f8"),  # other byte order: made native
+        np.array([3.0], dtype="float16"),  # half floats: made float32
+        np.array([3], dtype="int8"),  # stays as it is
+    ],
+)
+def test_streamed_numpy_columns_are_normalised_as_data_is(doc, where, new):
+    # Ready-made columns skip the per-column normalisation; the others still get it.
+    src = _source(doc, where, x=np.array([1.0, 2.0]))
+    src.stream({"x": new})
+    assert src.data["x"].tolist() == [1.0, 2.0, 3.0]
+
+
 def test_stream_is_one_stream_event(doc):
     src = ColumnDataSource(data={"x": np.array([1.0])})
     doc.add_root(src)
