@@ -439,3 +439,22 @@ def test_streamed_arrays_of_every_layout_read_as_numpy_does(new: np.ndarray) -> 
     assert col(doc, "x").tolist()[1:] == np.asarray(new, dtype=np.float64).tolist()
     assert col(doc, "b").tolist()[1:] == [bool(v) for v in b]
     assert set(col(doc, "b").view(np.uint8).tolist()) <= {0, 1}
+
+
+def test_rolling_columns_reuse_their_buffer_and_keep_every_row_right() -> None:
+    # With no view or pending event holding it, a full rolling column slides its rows back
+    # to the start of its buffer; views taken along the way must never change.
+    doc = make({"x": np.zeros(0), "n": np.zeros(0, dtype="int32")})
+    ref = np.zeros(0)
+    held = []
+    for i in range(400):
+        new = np.arange(i * 7, i * 7 + 7, dtype=np.float64)
+        doc.stream("s", "data", {"x": new, "n": new.astype("int32")}, rollover=50)
+        doc.discard_pending()
+        ref = np.concatenate([ref, new])[-50:]
+        if i % 97 == 0:
+            held.append((col(doc, "x"), ref.copy()))
+        assert col(doc, "x").tolist() == ref.tolist()
+        assert col(doc, "n").tolist() == ref.astype("int32").tolist()
+    for view, expected in held:
+        assert view.tolist() == expected.tolist()

@@ -232,10 +232,39 @@ impl TypedColumn {
                 return;
             }
         }
-        // Copy the surviving rows once into a buffer with room to grow.
-        let old = self.bytes();
         let drop_old = drop_rows.min(self.rows);
         let drop_new = drop_rows - drop_old;
+        if let Store::Growable { buf, start } = &mut self.store {
+            let cap = buf.capacity();
+            if let Some(b) = Arc::get_mut(buf) {
+                // Full, but nobody else can see this buffer (no view, no clone: a pending
+                // event's view would hold it): slide the surviving rows back to its start
+                // rather than moving them to fresh memory, whose pages would all fault
+                // again. Only when that frees at least half of it, so each row still moves
+                // O(1) times amortised (a rolling column settles here for good).
+                let old_at = *start + drop_old * rb;
+                let old_len = (self.rows - drop_old) * rb;
+                let new_part = &bytes[drop_new * rb..];
+                let live = old_len + new_part.len();
+                if 2 * live <= cap {
+                    // SAFETY: exclusive access (`Arc::get_mut`); [old_at, old_at + old_len)
+                    // was written (below `committed`), the destination [0, live) lies
+                    // inside the allocation (live <= cap / 2), `ptr::copy` allows the
+                    // overlap, and `bytes` cannot alias this buffer (a view of it would
+                    // hold the Arc and make `get_mut` fail).
+                    unsafe {
+                        std::ptr::copy(b.ptr.add(old_at), b.ptr, old_len);
+                        std::ptr::copy_nonoverlapping(new_part.as_ptr(), b.ptr.add(old_len), new_part.len());
+                    }
+                    *b.committed.get_mut() = live;
+                    *start = 0;
+                    self.rows = keep;
+                    return;
+                }
+            }
+        }
+        // Copy the surviving rows once into a buffer with room to grow.
+        let old = self.bytes();
         let old_part = &old[drop_old * rb..];
         let new_part = &bytes[drop_new * rb..];
         let live = old_part.len() + new_part.len();
