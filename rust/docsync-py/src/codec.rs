@@ -1,8 +1,9 @@
 //! Codec glue: `encode`, `decode`, `encode_message`, `decode_message`, `Ref`, `Message`.
 
+use std::mem::MaybeUninit;
 use std::sync::{Arc, OnceLock};
 
-use docsync_core::codec::{self, Limits, DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE};
+use docsync_core::codec::{self, Encoder, Limits, SliceSink, DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE};
 
 // The literal defaults in the signatures below must match these (they are literals so
 // that `__text_signature__` shows them, as `_core.pyi` does).
@@ -65,13 +66,18 @@ pub fn encode_py<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bo
     if conv.nbytes >= DETACH_BYTES {
         // Large: learn the exact size, then write once, straight into the bytes object.
         let len = codec::encoded_len(&v).py_err()?;
-        return PyBytes::new_with(py, len, |buf| {
+        let write = |buf: &mut [MaybeUninit<u8>]| {
+            let mut enc = Encoder::with_sink(SliceSink::uninit(buf));
+            enc.write_value(&v)?;
+            enc.into_sink().finish()
+        };
+        return bytes_written_once(py, len, |buf| {
             if conv.borrowed {
                 // numpy memory is read directly (one copy in all): keep the GIL so that no
                 // Python thread writes into it meanwhile.
-                codec::encode_to_slice(&v, buf).py_err()
+                write(buf).py_err()
             } else {
-                py.allow_threads(|| codec::encode_to_slice(&v, buf)).py_err()
+                py.allow_threads(|| write(buf)).py_err()
             }
         });
     }
@@ -146,11 +152,19 @@ pub fn encode_message<'py>(
     };
     if conv.nbytes >= DETACH_BYTES {
         let len = codec::encoded_message_len(r#type, seq, ack, p.as_ref()).py_err()?;
-        return PyBytes::new_with(py, len, |buf| {
+        let write = |buf: &mut [MaybeUninit<u8>]| {
+            let mut enc = Encoder::with_sink(SliceSink::uninit(buf));
+            enc.write_envelope_head(r#type, seq, ack, p.is_some())?;
+            if let Some(p) = &p {
+                enc.write_value(p)?;
+            }
+            enc.into_sink().finish()
+        };
+        return bytes_written_once(py, len, |buf| {
             if conv.borrowed {
-                codec::encode_message_to_slice(r#type, seq, ack, p.as_ref(), buf).py_err()
+                write(buf).py_err()
             } else {
-                py.allow_threads(|| codec::encode_message_to_slice(r#type, seq, ack, p.as_ref(), buf)).py_err()
+                py.allow_threads(|| write(buf)).py_err()
             }
         });
     }
