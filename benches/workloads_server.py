@@ -121,6 +121,8 @@ class StreamClient:
 
 
 class DocsyncClient(StreamClient):
+    last_ack = 0.0
+
     async def connect(self, port: int) -> None:
         from docsync import core
         from docsync.server.tokens import generate_token
@@ -147,10 +149,13 @@ class DocsyncClient(StreamClient):
                 for event in msg.patch.events():
                     if event["k"] == "stream":
                         self.record(float(event["columns"]["t"][-1]), len(data))
-                try:
-                    await self.conn.write_message(core.encode_message("ack", ack=msg.seq), binary=True)
-                except WebSocketClosedError:
-                    return
+                now = time.monotonic()
+                if now - self.last_ack >= 0.1:  # batched, as docsync.js and the Python client do
+                    self.last_ack = now
+                    try:
+                        await self.conn.write_message(core.encode_message("ack", ack=msg.seq), binary=True)
+                    except WebSocketClosedError:
+                        return
 
 
 class BokehClient(StreamClient):
