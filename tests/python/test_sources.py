@@ -113,7 +113,7 @@ def test_patch(doc, where):
 
 
 def test_pandas_dataframe(doc):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd  # a test dependency (pyproject [test])
     df = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}, index=pd.Index([10, 20], name="k"))
     src = ColumnDataSource(df)
     assert sorted(src.data) == ["a", "b", "k"] and src.data["b"] == ["x", "y"]

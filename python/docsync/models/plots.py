@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from docsync.model import Model
 from docsync.models.axes import Axis, Ticker
@@ -119,9 +119,7 @@ class GlyphAPI:
     renderers: Any
     center: Any
     legend: Any
-
-    def add_layout(self, obj: Any, place: str = "center") -> None:  # pragma: no cover
-        raise NotImplementedError
+    add_layout: Callable[..., None]
 
     def _glyph(self, cls: type[Glyph], args: tuple[Any, ...], kw: dict[str, Any], extra: dict[str, Any] | None = None) -> GlyphRenderer:
         props = cls._props
