@@ -18,7 +18,7 @@ from pathlib import Path
 from benches.harness import Result, WorkloadFailed, fmt_bytes, machine_description, measure_memcpy_bandwidth
 
 #: Workload modules, each with `run(quick: bool) -> list[Result]`.
-GROUPS = ["document", "core", "server", "browser"]
+GROUPS = ["document", "core", "server", "browser", "plot"]
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
