@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
+import urllib.request
 from pathlib import Path
+from typing import Iterator
 
-from support import PYTHON, ROOT, DocsyncServe, subprocess_env, wait_until
+from support import PYTHON, ROOT, DocsyncServe, free_port, subprocess_env, wait_until
 
 __all__ = ["GALLERY", "GALLERY_APPS", "PYTHON", "ROOT", "ServedApps", "client_script", "env_for_subprocess",
            "gallery_serve_args", "wait_until"]
@@ -65,3 +68,28 @@ def client_script(script: Path, base: str, env: dict[str, str] | None = None) ->
     )
     return subprocess.Popen([PYTHON, "-c", wrapper], cwd=ROOT, env=env or env_for_subprocess(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@contextlib.contextmanager
+def flask_embed() -> Iterator[tuple[str, str]]:
+    """examples/embed/flask_app.py embedding the gallery's sliders app served by a real
+    `docsync serve`; yields (the Flask page URL, its HTML once it answers)."""
+    flask_port = free_port()
+    server = ServedApps([str(GALLERY / "sliders.py"), "--allow-websocket-origin", f"127.0.0.1:{flask_port}"])
+    env = env_for_subprocess()
+    env.update(DOCSYNC_URL=server.urls["sliders"], PORT=str(flask_port))
+    flask = subprocess.Popen([PYTHON, str(ROOT / "examples" / "embed" / "flask_app.py")], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{flask_port}/"
+    try:
+        def page() -> str | None:
+            try:
+                return urllib.request.urlopen(url, timeout=5).read().decode()  # type: ignore[no-any-return]
+            except OSError:
+                return None
+
+        yield url, wait_until(page, timeout=30, what="the Flask page")
+    finally:
+        flask.terminate()
+        flask.communicate(timeout=15)
+        server.stop()

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from gallery_helpers import (GALLERY, GALLERY_APPS, PYTHON, ROOT, ServedApps, client_script,
+from gallery_helpers import (flask_embed, GALLERY, GALLERY_APPS, PYTHON, ROOT, ServedApps, client_script,
                              env_for_subprocess, wait_until)
 
 
@@ -139,29 +139,8 @@ def test_animated_push_script_streams_changes(empty_server: ServedApps) -> None:
 
 
 def test_flask_page_embeds_the_app() -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        flask_port = s.getsockname()[1]
-    server = ServedApps([str(GALLERY / "sliders.py"), "--allow-websocket-origin", f"127.0.0.1:{flask_port}"])
-    env = env_for_subprocess()
-    env.update(DOCSYNC_URL=server.urls["sliders"], PORT=str(flask_port))
-    flask = subprocess.Popen([PYTHON, str(ROOT / "examples" / "embed" / "flask_app.py")], cwd=ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        def page() -> str | None:
-            try:
-                return urllib.request.urlopen(f"http://127.0.0.1:{flask_port}/", timeout=5).read().decode()
-            except OSError:
-                return None
-
-        html = wait_until(page, timeout=30, what="the Flask page")
+    with flask_embed() as (_url, html):
         m = re.search(r'<script[^>]+src="([^"]+autoload\.js[^"]*)"', html)
         assert m, html
         js = urllib.request.urlopen(m.group(1).replace("&amp;", "&"), timeout=10).read().decode()
         assert "docsync.js" in js
-    finally:
-        flask.terminate()
-        flask.communicate(timeout=15)
-        server.stop()

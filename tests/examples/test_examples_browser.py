@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
-from gallery_helpers import (GALLERY_APPS, PYTHON, ROOT, ServedApps, client_script, env_for_subprocess,
+from gallery_helpers import (flask_embed, GALLERY_APPS, PYTHON, ROOT, ServedApps, client_script, env_for_subprocess,
                              wait_until)
 
 pytestmark = pytest.mark.browser
@@ -273,39 +273,13 @@ def test_shared_session_tabs_see_each_other(page: Page, gallery_server: ServedAp
 def test_flask_page_embeds_a_live_app(page: Page, test_output: Path) -> None:
     """examples/embed/flask_app.py in chromium: the sliders app renders inside the Flask
     page (autoload.js and the client library come from the docsync server) and answers."""
-    import socket
-    import subprocess
-    import urllib.request
-
-    from gallery_helpers import GALLERY
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        flask_port = s.getsockname()[1]
-    server = ServedApps([str(GALLERY / "sliders.py"), "--allow-websocket-origin", f"127.0.0.1:{flask_port}"])
-    env = env_for_subprocess()
-    env.update(DOCSYNC_URL=server.urls["sliders"], PORT=str(flask_port))
-    flask = subprocess.Popen([PYTHON, str(ROOT / "examples" / "embed" / "flask_app.py")], cwd=ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        def up() -> bool:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{flask_port}/", timeout=5)
-                return True
-            except OSError:
-                return False
-
-        wait_until(up, timeout=30, what="the Flask page")
-        console = open_app(page, f"http://127.0.0.1:{flask_port}/", "Row")
+    with flask_embed() as (url, _html):
+        console = open_app(page, url, "Row")
         assert page.locator("h1").inner_text() == "A Flask page"
         set_model(page, "(m) => m.type === 'Slider' && m.get('title') === 'Harmonics'", "value", 12)
         page.wait_for_function("() => window.__t.text('Div').includes('12 harmonics')", timeout=10_000)
         shoot(page, test_output, "embed-flask")
         assert not console.errors, "\n".join(console.errors)
-    finally:
-        flask.terminate()
-        flask.communicate(timeout=15)
-        server.stop()
 
 
 def run_seed_client_script(script: str, base: str, url_file: Path) -> subprocess.Popen[str]:
