@@ -71,15 +71,7 @@ pub fn encode_py<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bo
             enc.write_value(&v)?;
             enc.into_sink().finish()
         };
-        return bytes_written_once(py, len, |buf| {
-            if conv.borrowed {
-                // numpy memory is read directly (one copy in all): keep the GIL so that no
-                // Python thread writes into it meanwhile.
-                write(buf).py_err()
-            } else {
-                py.allow_threads(|| write(buf)).py_err()
-            }
-        });
+        return converted_written_once(py, len, conv.borrowed, write);
     }
     Ok(PyBytes::new(py, &codec::encode(&v).py_err()?))
 }
@@ -107,6 +99,24 @@ pub fn bytes_written_once<'py>(
         write(std::slice::from_raw_parts_mut(buf, len))?;
         Ok(bytes)
     }
+}
+
+/// [`bytes_written_once`] for values made by a [`Converter`]: the GIL is released while
+/// writing unless the values borrow numpy memory (read directly, one copy in all), which
+/// no Python thread may write into meanwhile.
+fn converted_written_once<'py>(
+    py: Python<'py>,
+    len: usize,
+    borrowed: bool,
+    write: impl Fn(&mut [MaybeUninit<u8>]) -> docsync_core::Result<()> + Send + Sync,
+) -> PyResult<Bound<'py, PyBytes>> {
+    bytes_written_once(py, len, |buf| {
+        if borrowed {
+            write(buf).py_err()
+        } else {
+            py.allow_threads(|| write(buf)).py_err()
+        }
+    })
 }
 
 /// Decodes bytes-like input (zero-copy typed arrays when given `bytes`).
@@ -160,13 +170,7 @@ pub fn encode_message<'py>(
             }
             enc.into_sink().finish()
         };
-        return bytes_written_once(py, len, |buf| {
-            if conv.borrowed {
-                write(buf).py_err()
-            } else {
-                py.allow_threads(|| write(buf)).py_err()
-            }
-        });
+        return converted_written_once(py, len, conv.borrowed, write);
     }
     Ok(PyBytes::new(py, &codec::encode_message(r#type, seq, ack, p.as_ref()).py_err()?))
 }
