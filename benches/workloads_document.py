@@ -218,5 +218,73 @@ def many_small_changes(quick: bool) -> list[Result]:
     return results
 
 
+def model_layer(quick: bool) -> list[Result]:
+    """A property set from Python, recorded (Bokeh: its descriptor plus the event its
+    document records), and building a document of 2,000 models."""
+    ddoc = Document()
+    dslider = Slider(start=0, end=1000, value=0)
+    ddoc.add_root(column(dslider))
+    ddoc._flush()
+    brec, bsliders = bokeh_side.sliders_document(1)
+    state = {"k": 0}
+
+    def docsync_set() -> Any:
+        state["k"] += 1
+        dslider.value = float(state["k"] % 1000)
+        return dslider
+
+    def bokeh_set() -> Any:
+        state["k"] += 1
+        bsliders[0].value = float(state["k"] % 1000)
+        if len(brec.events) > 1000:
+            brec.events.clear()
+        return bsliders[0]
+
+    def check_set(slider: Any) -> None:
+        assert slider.value == float(state["k"] % 1000)
+
+    number = 1_000 if quick else 20_000
+    results = [
+        compare(
+            "model layer", "one property set from Python, recorded (no flush)",
+            docsync_set, bokeh_set, check_docsync=check_set, check_bokeh=check_set,
+            repeat=5 if quick else 9, number=number,
+        )
+    ]
+    ddoc._flush()
+
+    nmodels = 200 if quick else 2_000
+
+    def docsync_build() -> Document:
+        doc = Document()
+        doc.add_root(column(*[Slider(start=0, end=100, value=i % 100, title=f"s{i}") for i in range(nmodels)]))
+        doc._flush()
+        return doc
+
+    def bokeh_build() -> Any:
+        from bokeh.document import Document as BokehDocument
+        from bokeh.layouts import column as bokeh_column
+        from bokeh.models import Slider as BokehSlider
+
+        doc = BokehDocument()
+        doc.add_root(bokeh_column(*[BokehSlider(start=0, end=100, value=i % 100, title=f"s{i}") for i in range(nmodels)]))
+        return doc
+
+    def check_docsync_doc(doc: Document) -> None:
+        assert sum(1 for m in doc.models if type(m).__name__ == "Slider") == nmodels
+
+    def check_bokeh_doc(doc: Any) -> None:
+        assert sum(1 for m in doc.models if type(m).__name__ == "Slider") == nmodels
+
+    results.append(
+        compare(
+            "model layer", f"build a document of {nmodels:,} sliders in a column",
+            docsync_build, bokeh_build, check_docsync=check_docsync_doc, check_bokeh=check_bokeh_doc,
+            repeat=3 if quick else 7,
+        )
+    )
+    return results
+
+
 def run(quick: bool, memcpy: float) -> list[Result]:
-    return [*first_load(quick), *streaming(quick), *many_small_changes(quick)]
+    return [*first_load(quick), *streaming(quick), *many_small_changes(quick), *model_layer(quick)]
