@@ -150,7 +150,7 @@ class DocsyncClient(StreamClient):
                     if event["k"] == "stream":
                         self.record(float(event["columns"]["t"][-1]), len(data))
                 now = time.monotonic()
-                if now - self.last_ack >= 0.1:  # batched, as docsync.js and the Python client do
+                if now - self.last_ack >= 1.0:  # batched, as docsync.js and the Python client do
                     self.last_ack = now
                     try:
                         await self.conn.write_message(core.encode_message("ack", ack=msg.seq), binary=True)

@@ -90,7 +90,9 @@ test("patches apply in order and are acknowledged in batches", () => {
   for (let seq = 6; seq <= 8; seq++) ws.receive("patch", { seq, p: { events: [{ k: "set", id: "s", prop: "value", value: seq }] } });
   assert.equal(doc.get("s").get("value"), 8);
   assert.deepEqual(ws.take("ack"), []);
-  timers.advance(100);
+  timers.advance(999);
+  assert.deepEqual(ws.take("ack"), []);
+  timers.advance(1);
   assert.deepEqual(ws.take("ack").map((m) => m.ack), [8]);
   ws.receive("patch", { seq: 8, p: { events: [{ k: "set", id: "s", prop: "value", value: 0 }] } }); // duplicate
   assert.equal(doc.get("s").get("value"), 8);

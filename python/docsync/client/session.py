@@ -56,8 +56,8 @@ __all__ = [
 log = logging.getLogger("docsync.client")
 
 DEFAULT_MAX_MESSAGE_SIZE = 20 * 1024 * 1024
-_ACK_EVERY = 64  # acknowledge at least every this many server changes …
-_ACK_DELAY = 0.1  # … or this many seconds after the first unacknowledged one
+_ACK_EVERY = 256  # acknowledge at least every this many server changes …
+_ACK_DELAY = 1.0  # … or this many seconds after the first unacknowledged one (acks only trim the server's log)
 _BACKOFF = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
 

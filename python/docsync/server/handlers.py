@@ -12,19 +12,18 @@ import json
 import logging
 import mimetypes
 import os
-import struct
 import weakref
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 from tornado import web, websocket
 from tornado.ioloop import IOLoop
-from tornado.iostream import StreamClosedError
 
 from docsync.server.contexts import RequestInfo
 from docsync.server.protocol import CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN, ServerConnection
 from docsync.server.relay import RELAY_HEADER, Relay, find_peer
 from docsync.server.tokens import TokenError, check_session_id, decode_token, generate_session_id, generate_token
+from docsync.server.writer import FrameWriter, binary_header, install
 
 if TYPE_CHECKING:
     from docsync.server.manager import AppSessions
@@ -239,6 +238,7 @@ class WSHandler(_Base, websocket.WebSocketHandler):
         self.sessions = sessions
         self.conn: ServerConnection | None = None
         self.relay: Relay | None = None  # --num-procs: the session lives in a sibling worker
+        self.writer: FrameWriter | None = None  # every frame to the client goes through it
 
     def prepare(self) -> None:
         _Base.prepare(self)
@@ -268,6 +268,10 @@ class WSHandler(_Base, websocket.WebSocketHandler):
 
     async def open(self, *args: Any) -> None:
         self.set_nodelay(True)
+        ws = self.ws_connection
+        assert ws is not None and ws.stream.socket is not None
+        self.writer = FrameWriter(ws.stream.socket, IOLoop.current().asyncio_loop, self.server.max_write_buffer, self._too_slow)  # type: ignore[attr-defined]
+        install(ws, self.writer)
         self.server.metrics.inc("docsync_connections_opened_total", app=self.sessions.app.name)
         try:
             session_id, info = self._session_from_request()
@@ -316,6 +320,8 @@ class WSHandler(_Base, websocket.WebSocketHandler):
             await self.conn.receive(message)
 
     def on_close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
         self.server.connections.discard(self)
         if self.relay is not None:
             self.relay.close(self.close_code, self.close_reason)
@@ -324,49 +330,20 @@ class WSHandler(_Base, websocket.WebSocketHandler):
 
     # Transport
     def send(self, data: bytes) -> None:
-        """Write one binary message. The WebSocket frame is built once per message and
-        the same frame bytes go to every connection of a broadcast (no compression, so
-        server frames are identical); this skips ``write_message``'s per-call framing,
-        coroutine and task."""
-        conn = self.ws_connection
-        stream = getattr(conn, "stream", None)
-        if stream is None or stream.closed():
-            return
-        pending = len(getattr(stream, "_write_buffer", b""))
-        if pending > self.server.max_write_buffer:
-            # a client this far behind gets a replay or a resync when it reconnects
-            log.warning("closing a connection %d bytes behind (client too slow)", pending)
-            self.server.metrics.inc("docsync_client_errors_total", code="too_slow")
-            if self.conn is not None:
-                self.conn.close(CLOSE_TRY_AGAIN, "client too slow")
-            return
-        try:
-            fut = stream.write(_frame(data))
-        except StreamClosedError:
-            return
-        fut.add_done_callback(_ignore_closed)
+        """Write one binary message, from any thread (see :mod:`docsync.server.writer`);
+        the kernel gathers the frame header and ``data``, so a broadcast copies nothing."""
+        writer = self.writer
+        if writer is not None:
+            writer.write(binary_header(len(data)), data)
 
-
-_last_frame: tuple[bytes | None, bytes] = (None, b"")
-
-
-def _frame(data: bytes) -> bytes:
-    """An unmasked, final, binary WebSocket frame holding ``data`` (RFC 6455 §5.2),
-    cached for the message being broadcast (the loop thread only)."""
-    global _last_frame
-    last, frame = _last_frame
-    if last is data:
-        return frame
-    n = len(data)
-    if n < 126:
-        header = struct.pack("!BB", 0x82, n)
-    elif n <= 0xFFFF:
-        header = struct.pack("!BBH", 0x82, 126, n)
-    else:
-        header = struct.pack("!BBQ", 0x82, 127, n)
-    frame = header + data
-    _last_frame = (data, frame)
-    return frame
+    def _too_slow(self, pending: int) -> None:
+        # a client this far behind gets a replay or a resync when it reconnects
+        log.warning("closing a connection %d bytes behind (client too slow)", pending)
+        self.server.metrics.inc("docsync_client_errors_total", code="too_slow")
+        if self.conn is not None:
+            self.conn.close(CLOSE_TRY_AGAIN, "client too slow")
+        else:
+            self.close(CLOSE_TRY_AGAIN, "client too slow")
 
     # close(code, reason) is WebSocketHandler.close
 
@@ -375,8 +352,3 @@ def _close_if_silent(ref: "weakref.ReferenceType[ServerConnection]") -> None:
     conn = ref()
     if conn is not None:
         conn.close_if_silent()
-
-
-def _ignore_closed(fut: Any) -> None:
-    if not fut.cancelled():
-        fut.exception()  # retrieve, so a closed stream is not logged as unhandled

@@ -137,7 +137,7 @@ class AppSessions:
         if session.destroyed:
             return
         session.destroyed = True
-        for conn in list(session.connections):
+        for conn in session.connection_list():
             conn.close(1001, "session destroyed")
         ctx = session.context
         ctx.destroyed = True

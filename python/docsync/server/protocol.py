@@ -9,7 +9,8 @@ API
 ---
 ``Transport`` (what a transport provides)::
 
-    send(data: bytes) -> None          write one binary message (never blocks)
+    send(data: bytes) -> None          write one binary message (never blocks; any
+                                       thread: sessions write from their workers)
     close(code: int, reason: str)      close the connection with a close code
 
 ``ServerConnection(sessions, session_id, request, transport, *, metrics=None,
@@ -176,11 +177,11 @@ class ServerConnection:
     def send(self, data: bytes) -> None:
         if self.closed:
             return
-        self.metrics.inc("docsync_messages_out_total")
-        self.metrics.inc("docsync_bytes_out_total", len(data))
         if self.session is not None:
-            self.session.messages_out += 1
-            self.session.bytes_out += len(data)
+            self.session.count_out(1, len(data))
+        else:
+            self.metrics.inc("docsync_messages_out_total")
+            self.metrics.inc("docsync_bytes_out_total", len(data))
         self.transport.send(data)
 
     def close(self, code: int, reason: str) -> None:
@@ -218,8 +219,7 @@ class ServerConnection:
         self.metrics.inc("docsync_messages_in_total")
         self.metrics.inc("docsync_bytes_in_total", len(data))
         if self.session is not None:
-            self.session.messages_in += 1
-            self.session.bytes_in += len(data)
+            self.session.count_in(len(data))
         if not self.rate.allow():
             self.metrics.inc("docsync_client_errors_total", code="flood")
             log.warning("closing a connection of session %s: more than %g messages/s", self.session_id, self.rate.rate)

@@ -2,14 +2,20 @@
 
 Threading model
 ---------------
-* The **I/O loop thread** owns the connection set and writes bytes to sockets.
+* The **I/O loop thread** reads frames and decides what they mean.
 * Every piece of work that touches the Document (app code, client patches, callbacks,
-  snapshots) runs as a job of the session's :class:`~docsync.server.executor.SerialQueue`,
-  in a worker thread, one job at a time, in submission order.
+  timers, snapshots) runs as a job of the session's
+  :class:`~docsync.server.executor.SerialQueue`, in a worker thread, one job at a time,
+  in submission order.
 * After each job the session flushes the Document once: the coalesced events become one
   ``patch`` message with the next sequence number, encoded once, appended to the bounded
-  log, and handed to the loop (``IOLoop.add_callback`` keeps the order), which writes the
-  same bytes to every connection whose state is older than that number.
+  log, and written **by that worker thread** to every connection whose state is older than
+  that number (the same bytes to each; connection transports are thread-safe, see
+  :mod:`docsync.server.writer`). No hop through the I/O loop: an update costs one thread
+  wake-up, the one that ran the callback.
+* The connection set, each connection's ``synced_seq`` and ``delivered_seq`` are guarded
+  by the session's lock, so a delivery and a connection joining or leaving never
+  interleave.
 
 A connection joins at a known number: a new one gets a snapshot taken inside a job (so it
 is consistent with the numbering), a resuming one gets the logged messages after its
@@ -29,11 +35,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from tornado.ioloop import IOLoop, PeriodicCallback
+from tornado.ioloop import IOLoop
 
 from docsync import _core
 from docsync.errors import DocsyncError
-from docsync.server.executor import SerialQueue, run_awaitable
+from docsync.server.executor import SerialQueue, TimerHandle, run_awaitable
 from docsync.server.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -200,103 +206,71 @@ class DocumentHandle:
 
 
 class SessionScheduler:
-    """Implements the Document's scheduler interface (``add(cb)`` / ``remove(cb)``).
+    """Implements the Document's scheduler interface (``add(cb)`` / ``remove(cb)``) with the
+    timers of the session's queue (:meth:`SerialQueue.call_every`,
+    :meth:`SerialQueue.call_later`): a due callback runs as a job of the session, in the
+    worker thread that woke for it, with no hop through the I/O loop.
 
     ``cb`` is a SessionCallback: ``.kind`` in {"periodic", "timeout", "next_tick"},
-    ``.period_ms`` / ``.timeout_ms``, ``.run()``. Timers live on the I/O loop; each firing
-    submits ``cb.run()`` to the session's queue. A periodic callback whose previous run
+    ``.period_ms`` / ``.timeout_ms``, ``.run()``. A periodic callback whose previous run
     has not finished is skipped (runs never pile up). ``add`` and ``remove`` may be called
     from any thread."""
 
     def __init__(self, session: "ServerSession") -> None:
         self._session = session
-        self._loop = session.loop
-        self._timers: dict[int, Any] = {}
-        self._active: set[int] = set()
-        self._in_flight: set[int] = set()
+        self._handles: dict[int, TimerHandle | None] = {}  # active callbacks (by id)
         self._lock = threading.Lock()
         self._closed = False
 
     def add(self, callback: Any) -> None:
+        key = id(callback)
         with self._lock:
             if self._closed:
                 return
-            self._active.add(id(callback))
+            self._handles[key] = None
         kind = getattr(callback, "kind", "next_tick")
+        queue = self._session.queue
         if kind == "next_tick":
-            self._submit(callback, one_shot=True)
-        else:
-            self._loop.add_callback(self._start_timer, callback)
+            queue.submit(lambda: self._run(callback, one_shot=True))
+            return
+        if kind == "periodic":
+            period = max(1.0, float(getattr(callback, "period_ms", 0) or 0)) / 1000.0
+            handle = queue.call_every(period, lambda: self._run(callback, one_shot=False))
+        else:  # timeout
+            delay = max(0.0, float(getattr(callback, "timeout_ms", 0) or 0)) / 1000.0
+            handle = queue.call_later(delay, lambda: self._run(callback, one_shot=True))
+        with self._lock:
+            if key in self._handles:
+                self._handles[key] = handle
+                return
+        handle.cancel()  # removed meanwhile
 
     def remove(self, callback: Any) -> None:
         with self._lock:
-            self._active.discard(id(callback))
-        self._loop.add_callback(self._stop_timer, id(callback))
+            handle = self._handles.pop(id(callback), None)
+        if handle is not None:
+            handle.cancel()
 
     def close(self) -> None:
         """Stop every timer (the session is being destroyed)."""
         with self._lock:
             self._closed = True
-            self._active.clear()
-        self._loop.add_callback(self._stop_all)
+            handles = [h for h in self._handles.values() if h is not None]
+            self._handles.clear()
+        for h in handles:
+            h.cancel()
 
     def __len__(self) -> int:
-        return len(self._active)
+        return len(self._handles)
 
-    # loop side
-    def _start_timer(self, cb: Any) -> None:
+    def _run(self, cb: Any, one_shot: bool) -> None:
         key = id(cb)
-        if key not in self._active:
-            return
-        if cb.kind == "periodic":
-            period = max(1.0, float(getattr(cb, "period_ms", 0) or 0))
-            timer = PeriodicCallback(lambda: self._fire_periodic(cb), period)
-            timer.start()
-            self._timers[key] = timer
-        else:  # timeout
-            delay = max(0.0, float(getattr(cb, "timeout_ms", 0) or 0)) / 1000.0
-            self._timers[key] = self._loop.call_later(delay, lambda: self._fire_timeout(cb))
-
-    def _stop_timer(self, key: int) -> None:
-        timer = self._timers.pop(key, None)
-        if timer is None:
-            return
-        if isinstance(timer, PeriodicCallback):
-            timer.stop()
-        else:
-            self._loop.remove_timeout(timer)
-
-    def _stop_all(self) -> None:
-        for key in list(self._timers):
-            self._stop_timer(key)
-
-    def _fire_periodic(self, cb: Any) -> None:
-        key = id(cb)
-        if key in self._in_flight or key not in self._active:
-            return
-        self._in_flight.add(key)
-        self._submit(cb, one_shot=False)
-
-    def _fire_timeout(self, cb: Any) -> None:
-        self._timers.pop(id(cb), None)
-        self._submit(cb, one_shot=True)
-
-    def _submit(self, cb: Any, one_shot: bool) -> None:
-        key = id(cb)
-
-        def job() -> None:
-            try:
-                with self._lock:
-                    if key not in self._active:
-                        return
-                    if one_shot:
-                        self._active.discard(key)
-                self._session._run_callback(cb.run, getattr(cb, "kind", "callback"))
-            finally:
-                if not one_shot:
-                    self._loop.add_callback(self._in_flight.discard, key)
-
-        self._session.queue.submit(job)
+        with self._lock:
+            if key not in self._handles:
+                return
+            if one_shot:
+                del self._handles[key]
+        self._session._run_callback(cb.run, getattr(cb, "kind", "callback"))
 
 
 class ServerSession:
@@ -326,11 +300,12 @@ class ServerSession:
         self.handle.attach_scheduler(self.scheduler)
         self.module: Any = None  # the app module of this session (released on destroy)
         self.seq = 0  # last assigned change number (worker side)
-        self.delivered_seq = 0  # last number handed to connections (loop side)
-        self.connections: set[Any] = set()  # loop side
+        self._lock = threading.RLock()  # guards what follows, up to the figures
+        self.delivered_seq = 0  # last number written to connections
+        self.connections: set[Any] = set()
         self._client_applied: dict[str, tuple[int, int]] = {}  # client_id -> (client seq, session seq)
         self._client_acks: dict[str, int] = {}
-        # per-session figures for /metrics (loop thread)
+        # per-session figures for /metrics (count_in / count_out)
         self.messages_in = 0
         self.bytes_in = 0
         self.messages_out = 0
@@ -403,7 +378,7 @@ class ServerSession:
         self.metrics.inc("docsync_encode_seconds_total", time.perf_counter() - t0)
         self.metrics.inc("docsync_patches_encoded_total")
         self.log.append(seq, message, (ok[0].client_id, ok[1]) if ok is not None else None)
-        self.loop.add_callback(self._deliver, seq, message, exclude, ok)
+        self._deliver(seq, message, exclude, ok)
         return seq
 
     def _snapshot(self) -> tuple[int, bytes]:
@@ -414,46 +389,62 @@ class ServerSession:
         self.metrics.inc("docsync_encode_seconds_total", time.perf_counter() - t0)
         return self.seq, data
 
-    # ------------------------------------------------------------------ loop side
     def _deliver(self, seq: int, message: bytes, exclude: Any, ok: tuple[Any, int] | None) -> None:
-        self.delivered_seq = max(self.delivered_seq, seq)
-        sent = 0
-        for conn in list(self.connections):
-            if conn.synced_seq >= seq:
-                continue
-            conn.synced_seq = seq
-            if conn is exclude or conn.closed:
-                continue
-            conn.transport.send(message)  # the same bytes to every connection
-            sent += 1
-        if sent:
-            self.messages_out += sent
-            self.bytes_out += sent * len(message)
-            self.metrics.inc("docsync_messages_out_total", sent)
-            self.metrics.inc("docsync_bytes_out_total", sent * len(message))
-        if ok is not None:
-            conn, client_seq = ok
-            if not conn.closed:
+        """Write change ``seq`` to every connection that does not have it (job only)."""
+        with self._lock:
+            self.delivered_seq = max(self.delivered_seq, seq)
+            sent = 0
+            for conn in self.connections:
+                if conn.synced_seq >= seq:
+                    continue
+                conn.synced_seq = seq
+                if conn is exclude or conn.closed:
+                    continue
+                conn.transport.send(message)  # the same bytes to every connection
+                sent += 1
+            if sent:
+                self.count_out(sent, sent * len(message))
+            if ok is not None:
+                conn, client_seq = ok
                 conn.send(_core.encode_message("ok", seq=seq, ack=client_seq))
 
     def _join(self, conn: Any, seq: int, messages: list[bytes], has: int) -> None:
         """``conn`` holds the state at change ``has``; send it ``messages`` (up to
         ``seq``) and from then on every change."""
-        if conn.closed or self.destroyed:
-            return
-        for m in messages:
-            conn.send(m)
-        conn.synced_seq = seq
-        self.connections.add(conn)
-        self._client_acks[conn.client_id] = has  # the log keeps what it has not acknowledged
+        with self._lock:
+            if conn.closed or self.destroyed:
+                return
+            for m in messages:
+                conn.send(m)
+            conn.synced_seq = seq
+            self.connections.add(conn)
+            self._client_acks[conn.client_id] = has  # the log keeps what it has not acknowledged
 
     def _snapshot_and_join(self, conn: Any) -> int:
-        """Snapshot (job only) and queue ``conn``'s join on the loop *from the job*:
-        loop callbacks run in order, so the join lands before the delivery of any change
-        a later job publishes (joining after the job would miss such a change)."""
+        """Snapshot and join ``conn`` in the same job: no change can be published in
+        between, so the connection gets every change after its snapshot exactly once."""
         seq, data = self._snapshot()
-        self.loop.add_callback(self._join, conn, seq, [data], seq)
+        self._join(conn, seq, [data], seq)
         return seq
+
+    # ------------------------------------------------------------------ any thread
+    def count_out(self, messages: int, nbytes: int) -> None:
+        with self._lock:
+            self.messages_out += messages
+            self.bytes_out += nbytes
+        self.metrics.inc("docsync_messages_out_total", messages)
+        self.metrics.inc("docsync_bytes_out_total", nbytes)
+
+    def count_in(self, nbytes: int) -> None:
+        with self._lock:
+            self.messages_in += 1
+            self.bytes_in += nbytes
+
+    def connection_list(self) -> list[Any]:
+        with self._lock:
+            return list(self.connections)
+
+    # ------------------------------------------------------------------ loop side
 
     async def attach(self, conn: Any) -> int:
         """Send a snapshot to ``conn`` and start sending it changes. Returns its seq."""
@@ -462,20 +453,22 @@ class ServerSession:
     async def resume(self, conn: Any, after: int) -> str:
         """Replay changes after ``after`` from the log ("replay"), or send a snapshot
         when the log no longer holds them ("resync")."""
-        upto = self.delivered_seq
-        entries = self.log.entries(after, upto) if 0 <= after <= upto else None
+        with self._lock:  # no delivery between reading the log and joining
+            upto = self.delivered_seq
+            entries = self.log.entries(after, upto) if 0 <= after <= upto else None
+            if entries is not None:
+                messages = [
+                    _core.encode_message("ok", seq=seq, ack=origin[1])
+                    if origin is not None and origin[0] == conn.client_id
+                    else message  # its own change: an ok (it may never have seen it), not an echo
+                    for seq, message, origin in entries
+                ]
+                self._join(conn, upto, messages, after)
         if entries is None:
             self.metrics.inc("docsync_resumes_total", outcome="resync")
             await self.attach(conn)
             return "resync"
         self.metrics.inc("docsync_resumes_total", outcome="replay")
-        messages = [
-            _core.encode_message("ok", seq=seq, ack=origin[1])
-            if origin is not None and origin[0] == conn.client_id
-            else message  # its own change: an ok (it may never have seen it), not an echo
-            for seq, message, origin in entries
-        ]
-        self._join(conn, upto, messages, after)
         return "replay"
 
     async def push(self, conn: Any, snapshot: bytes) -> int:
@@ -498,17 +491,20 @@ class ServerSession:
         return await self.queue.run(job)  # type: ignore[no-any-return]
 
     def detach(self, conn: Any) -> None:
-        self.connections.discard(conn)
-        self.last_detached = time.monotonic()
+        with self._lock:
+            self.connections.discard(conn)
+            self.last_detached = time.monotonic()
 
     def ack(self, conn: Any, n: int) -> None:
-        if n > conn.synced_seq or n < 0:
-            return
-        self._client_acks[conn.client_id] = n
-        if len(self._client_acks) > 1000:  # forget the oldest clients
-            for k in list(self._client_acks)[:100]:
-                del self._client_acks[k]
-        self.log.trim(min(self._client_acks.values()))
+        with self._lock:
+            if n > conn.synced_seq or n < 0:
+                return
+            self._client_acks[conn.client_id] = n
+            if len(self._client_acks) > 1000:  # forget the oldest clients
+                for k in list(self._client_acks)[:100]:
+                    del self._client_acks[k]
+            oldest = min(self._client_acks.values())
+        self.log.trim(oldest)
 
     def submit_client_patch(self, conn: Any, client_seq: int, patch: Any) -> None:
         """Apply a client patch in order with the session's other work; answers ``ok``
@@ -520,7 +516,7 @@ class ServerSession:
                 return
             last = self._client_applied.get(client_id)
             if last is not None and client_seq <= last[0]:
-                self.loop.add_callback(conn.send, _core.encode_message("ok", seq=last[1], ack=client_seq))
+                conn.send(_core.encode_message("ok", seq=last[1], ack=client_seq))
                 return
             t0 = time.perf_counter()
             try:
@@ -529,7 +525,7 @@ class ServerSession:
             except DocsyncError as e:
                 self.metrics.inc("docsync_client_errors_total", code=error_code(e))
                 payload = {"code": error_code(e), "message": str(e)}
-                self.loop.add_callback(conn.send, _core.encode_message("error", ack=client_seq, payload=payload))
+                conn.send(_core.encode_message("error", ack=client_seq, payload=payload))
                 self._flush_and_publish()  # nothing changed, but be safe
                 return
             except Exception:
@@ -546,21 +542,15 @@ class ServerSession:
                 seq = self._publish(patch, t1, exclude=conn, ok=(conn, client_seq))
             else:  # UI events only: nothing for the other connections
                 seq = self.seq
-                self.loop.add_callback(self._send_ok_after, conn, seq, client_seq)
+                conn.send(_core.encode_message("ok", seq=seq, ack=client_seq))
             self._client_applied[client_id] = (client_seq, seq)
             self._flush_and_publish()
 
         self.queue.submit(job)
 
-    def _send_ok_after(self, conn: Any, seq: int, client_seq: int) -> None:
-        if not conn.closed:
-            conn.send(_core.encode_message("ok", seq=seq, ack=client_seq))
-
     def submit_ping(self, conn: Any, client_seq: int | None) -> None:
         """``pong`` after everything queued before it (a real round trip)."""
-        self.queue.submit(
-            lambda: self.loop.add_callback(conn.send, _core.encode_message("pong", ack=client_seq))
-        )
+        self.queue.submit(lambda: conn.send(_core.encode_message("pong", ack=client_seq)))
 
     # ------------------------------------------------------------------ destroy
     def release(self) -> None:

@@ -50,8 +50,8 @@ export class Connection {
     this.timers = options.timers ?? { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (t) => clearTimeout(t) };
     this.random = options.random ?? Math.random;
     this.backoff = { initial: 250, max: 8000, factor: 2, ...(options.backoff ?? {}) };
-    this.ackDelay = options.ackDelay ?? 50;
-    this.ackEvery = options.ackEvery ?? 32;
+    this.ackDelay = options.ackDelay ?? 1000; // acks only let the server trim its log: rarely is enough
+    this.ackEvery = options.ackEvery ?? 256;
     this.decodeLimits = { maxSize: options.maxMessageSize ?? Infinity, maxDepth: options.maxDepth ?? 64 };
     this.onError = options.onError ?? null;
 
