@@ -85,6 +85,14 @@ class TimerHandle:
     def cancel(self) -> None:
         self.pool._cancel(self)
 
+    def __call__(self) -> None:
+        """The job a firing enqueues on its queue."""
+        try:
+            if not self.cancelled:
+                self.fn()
+        finally:
+            self.in_flight = False
+
 
 class SerialQueue:
     """Runs submitted callables one at a time, in order, on a :class:`SessionPool`.
@@ -151,7 +159,7 @@ class SessionPool:
         self._lock = threading.Lock()
         self._ready: collections.deque[SerialQueue] = collections.deque()
         self._timers: list[tuple[float, int, TimerHandle]] = []
-        self._timer_owners: collections.Counter[SerialQueue] = collections.Counter()  # live timers per queue
+        self._timer_owners: dict[SerialQueue, int] = {}  # live timers per queue
         self._timer_count = 0  # live timers
         self._order = itertools.count()
         self._workers: list[_Worker] = []
@@ -219,14 +227,16 @@ class SessionPool:
     def _push_timer_locked(self, handle: TimerHandle) -> None:
         heapq.heappush(self._timers, (handle.deadline, next(self._order), handle))
         handle.armed = True
-        self._timer_owners[handle.queue] += 1
+        self._timer_owners[handle.queue] = self._timer_owners.get(handle.queue, 0) + 1
         self._timer_count += 1
 
     def _forget_timer_locked(self, handle: TimerHandle) -> None:
         handle.armed = False
         self._timer_count -= 1
-        self._timer_owners[handle.queue] -= 1
-        if self._timer_owners[handle.queue] <= 0:
+        left = self._timer_owners[handle.queue] - 1
+        if left:
+            self._timer_owners[handle.queue] = left
+        else:
             del self._timer_owners[handle.queue]
 
     def _fire_due_locked(self, now: float) -> None:
@@ -242,25 +252,32 @@ class SessionPool:
     def _fire_locked(self, now: float) -> None:
         timers = self._timers
         while timers and (timers[0][2].cancelled or timers[0][0] <= now):
-            _, _, h = heapq.heappop(timers)
-            if h.cancelled:
+            if timers[0][2].cancelled:
+                heapq.heappop(timers)
                 continue
-            self._forget_timer_locked(h)
-            if h.period is not None:
+            h = timers[0][2]
+            if h.period is not None:  # re-armed in place: same handle, same counts
                 while h.deadline <= now:
                     h.deadline += h.period
-                self._push_timer_locked(h)
+                heapq.heapreplace(timers, (h.deadline, next(self._order), h))
                 if h.in_flight:
                     continue  # the previous run is not done: skip this one
                 h.in_flight = True
+            else:
+                heapq.heappop(timers)
+                self._forget_timer_locked(h)
             if h.queue._closed:
                 continue
-            self._enqueue_locked(h.queue, _timer_job(h), None)
+            self._enqueue_locked(h.queue, h, None)
 
     def _only_own_timers_locked(self) -> bool:
         """True when every live timer belongs to a queue that is running now (such a
         timer cannot be held up by the running job more than the job itself holds it)."""
-        own = sum(self._timer_owners.get(w.queue, 0) for w in self._running if w.queue is not None)
+        own = 0
+        owners = self._timer_owners
+        for w in self._running:
+            if w.queue is not None:
+                own += owners.get(w.queue, 0)
         return own >= self._timer_count
 
     def _needs_keeper_locked(self) -> bool:
@@ -367,17 +384,6 @@ class SessionPool:
                 self._ready.append(q)  # to the back of the line
             else:
                 q._scheduled = False
-
-
-def _timer_job(h: TimerHandle) -> Callable[[], None]:
-    def job() -> None:
-        try:
-            if not h.cancelled:
-                h.fn()
-        finally:
-            h.in_flight = False
-
-    return job
 
 
 _thread_loops = threading.local()

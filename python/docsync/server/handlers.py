@@ -269,8 +269,10 @@ class WSHandler(_Base, websocket.WebSocketHandler):
     async def open(self, *args: Any) -> None:
         self.set_nodelay(True)
         ws = self.ws_connection
-        assert ws is not None and ws.stream.socket is not None
-        self.writer = FrameWriter(ws.stream.socket, IOLoop.current().asyncio_loop, self.server.max_write_buffer, self._too_slow)  # type: ignore[attr-defined]
+        stream = getattr(ws, "stream", None)
+        assert ws is not None and stream is not None and stream.socket is not None
+        loop = IOLoop.current().asyncio_loop  # type: ignore[attr-defined]
+        self.writer = FrameWriter(stream.socket, loop, self.server.max_write_buffer, self._too_slow)
         install(ws, self.writer)
         self.server.metrics.inc("docsync_connections_opened_total", app=self.sessions.app.name)
         try:

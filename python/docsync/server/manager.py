@@ -153,12 +153,14 @@ class AppSessions:
         self.metrics.inc("docsync_sessions_destroyed_total", app=self.app.name)
         log.debug("session %s of app %s destroyed", session.id, self.app.name or "/")
 
+    def unused(self, unused_lifetime_s: float) -> list[ServerSession]:
+        """Sessions without connections for longer than the lifetime."""
+        now = time.monotonic()
+        return [s for s in self.sessions.values() if not s.connections and now - s.last_detached > unused_lifetime_s]
+
     async def cleanup(self, unused_lifetime_s: float) -> int:
         """Destroy sessions without connections for longer than the lifetime."""
-        now = time.monotonic()
-        doomed = [
-            s for s in self.sessions.values() if not s.connections and now - s.last_detached > unused_lifetime_s
-        ]
+        doomed = self.unused(unused_lifetime_s)
         count = len(doomed)
         while doomed:
             await self.destroy(doomed.pop())

@@ -6,7 +6,7 @@ Counters are updated from the I/O loop and from callback worker threads, under o
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 __all__ = ["Metrics"]
 
@@ -39,9 +39,20 @@ class Metrics:
         self._gauges: dict[str, tuple[str, Callable[[], dict[tuple[tuple[str, str], ...], float]], str]] = {}
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
-        key = (name, tuple(sorted(labels.items())))
+        self.add(self.key(name, **labels), value)
+
+    @staticmethod
+    def key(name: str, **labels: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The key of a series, for :meth:`add` on hot paths (computed once)."""
+        return (name, tuple(sorted(labels.items())))
+
+    def add(self, *pairs: Any) -> None:
+        """``add(key1, value1, key2, value2, ...)``: several counters under one lock."""
+        values = self._values
         with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + value
+            for i in range(0, len(pairs), 2):
+                key = pairs[i]
+                values[key] = values.get(key, 0.0) + pairs[i + 1]
 
     def get(self, name: str, **labels: str) -> float:
         with self._lock:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 import jinja2
 from tornado import httpserver, netutil, web
-from tornado.ioloop import IOLoop, PeriodicCallback
+from tornado.ioloop import IOLoop
 
 from docsync.server.application import Application, register_model_catalogue
 from docsync.server.handlers import (
@@ -129,7 +129,7 @@ class Server:
         )
         self._app_jinja: dict[str, jinja2.Environment] = {}
         self.http_server: httpserver.HTTPServer | None = None
-        self._cleanup: PeriodicCallback | None = None
+        self._cleanup: object | None = None  # the IOLoop timeout of the next check
         self._started = False
         self._stopping = False
 
@@ -258,8 +258,7 @@ class Server:
         )
         self.http_server.add_sockets(sockets + self._private_sockets)
         if self.check_unused_sessions_ms > 0:
-            self._cleanup = PeriodicCallback(self._cleanup_sessions, self.check_unused_sessions_ms)
-            self._cleanup.start()
+            self._schedule_cleanup()
         for s in self.sessions.values():
             loop.add_callback(s.server_loaded)
         log.debug("Patterns are: %s", [r[0] for r in self._routes()])
@@ -293,8 +292,21 @@ class Server:
         for name, url in self.app_urls().items():
             log.info("docsync: serving %s", url)
 
-    async def _cleanup_sessions(self) -> None:
+    def _schedule_cleanup(self) -> None:
+        if not self._stopping:
+            self._cleanup = IOLoop.current().call_later(self.check_unused_sessions_ms / 1000.0, self._cleanup_sessions)
+
+    def _cleanup_sessions(self) -> None:
+        """The periodic check: a plain timer, no task, unless some session is due for
+        destruction (then the next check waits until those are destroyed)."""
         lifetime = self.unused_session_lifetime_ms / 1000.0
+        if any(s.unused(lifetime) for s in self.sessions.values()):
+            task = asyncio.ensure_future(self._destroy_unused(lifetime))
+            task.add_done_callback(lambda _: self._schedule_cleanup())
+        else:
+            self._schedule_cleanup()
+
+    async def _destroy_unused(self, lifetime: float) -> None:
         for s in list(self.sessions.values()):
             try:
                 await s.cleanup(lifetime)
@@ -309,7 +321,8 @@ class Server:
         if self.http_server is not None:
             self.http_server.stop()
         if self._cleanup is not None:
-            self._cleanup.stop()
+            IOLoop.current().remove_timeout(self._cleanup)
+            self._cleanup = None
         for ws in list(self.connections):
             try:
                 ws.close(CLOSE_GOING_AWAY, "server shutting down")

@@ -270,7 +270,7 @@ class SessionScheduler:
                 return
             if one_shot:
                 del self._handles[key]
-        self._session._run_callback(cb.run, getattr(cb, "kind", "callback"))
+        self._session._run_callback(cb.run, getattr(cb, "kind", "callback"), sets_curdoc=True)
 
 
 class ServerSession:
@@ -311,6 +311,13 @@ class ServerSession:
         self.messages_out = 0
         self.bytes_out = 0
         self.created = time.monotonic()
+        m = self.metrics
+        self._k_callback_seconds = m.key("docsync_callback_seconds_total", app=app_name)
+        self._k_callbacks = m.key("docsync_callbacks_total", app=app_name)
+        self._k_encode_seconds = m.key("docsync_encode_seconds_total")
+        self._k_patches = m.key("docsync_patches_encoded_total")
+        self._k_messages_out = m.key("docsync_messages_out_total")
+        self._k_bytes_out = m.key("docsync_bytes_out_total")
         self.last_detached = time.monotonic()
         self.destroyed = False
         # True for sessions of the empty app (pushed documents): see Application.accepts_push
@@ -337,22 +344,31 @@ class ServerSession:
         Must be called from a job of this session's queue."""
         return self._run_callback(fn, what, publish)
 
-    def _run_callback(self, fn: Callable[[], Any], what: str, publish: bool = True) -> Any:
+    def _run_callback(self, fn: Callable[[], Any], what: str, publish: bool = True, sets_curdoc: bool = False) -> Any:
+        """Run ``fn`` in this session (``sets_curdoc``: ``fn`` is a Document callback's
+        ``run``, which sets curdoc and takes the document lock itself)."""
         if self.destroyed:
             return None
         t0 = time.perf_counter()
         result = None
+        prev = getattr(_current, "context", None)
+        _current.context = self.context
         try:
-            with self._entered():
+            if sets_curdoc:
                 result = fn()
                 if inspect.isawaitable(result):
                     result = run_awaitable(result)
+            else:
+                with self.handle.as_curdoc():
+                    result = fn()
+                    if inspect.isawaitable(result):
+                        result = run_awaitable(result)
         except Exception:
             self.metrics.inc("docsync_callback_errors_total", app=self.app_name)
             log.exception("error in %s of session %s (app %s)", what, self.id, self.app_name or "/")
         finally:
-            self.metrics.inc("docsync_callback_seconds_total", time.perf_counter() - t0, app=self.app_name)
-            self.metrics.inc("docsync_callbacks_total", app=self.app_name)
+            _current.context = prev
+            self.metrics.add(self._k_callback_seconds, time.perf_counter() - t0, self._k_callbacks, 1)
         if publish:
             self._flush_and_publish()
         else:
@@ -375,8 +391,7 @@ class ServerSession:
         self.seq += 1
         seq = self.seq
         message = patch.to_message(seq)
-        self.metrics.inc("docsync_encode_seconds_total", time.perf_counter() - t0)
-        self.metrics.inc("docsync_patches_encoded_total")
+        self.metrics.add(self._k_encode_seconds, time.perf_counter() - t0, self._k_patches, 1)
         self.log.append(seq, message, (ok[0].client_id, ok[1]) if ok is not None else None)
         self._deliver(seq, message, exclude, ok)
         return seq
@@ -432,8 +447,7 @@ class ServerSession:
         with self._lock:
             self.messages_out += messages
             self.bytes_out += nbytes
-        self.metrics.inc("docsync_messages_out_total", messages)
-        self.metrics.inc("docsync_bytes_out_total", nbytes)
+        self.metrics.add(self._k_messages_out, messages, self._k_bytes_out, nbytes)
 
     def count_in(self, nbytes: int) -> None:
         with self._lock:

@@ -80,12 +80,11 @@ class FrameWriter:
         with self._lock:
             if self._closed or (self._too_slow and not control):
                 return
-            views = [memoryview(header), memoryview(payload)] if payload else [memoryview(header)]
             total = len(header) + len(payload)
             n = 0
             if not self._pending:
                 try:
-                    n = self._sock.sendmsg(views)
+                    n = self._sock.sendmsg((header, payload))
                 except (BlockingIOError, InterruptedError):
                     n = 0
                 except OSError:  # the peer is gone; the reading side will notice
@@ -93,7 +92,9 @@ class FrameWriter:
                     return
                 if n == total:
                     return
-            self._pending.extend(views)
+            self._pending.append(memoryview(header))
+            if payload:
+                self._pending.append(memoryview(payload))
             self._pending_bytes += total
             self._consume_locked(n)
             if self._pending_bytes > self._max_pending and not self._too_slow and not control:
