@@ -18,7 +18,8 @@ Modules:
 * :mod:`~docsync.server.protocol` — the wire protocol, independent of the transport
   (:class:`~docsync.server.protocol.ServerConnection`; message builders for clients)
 * :mod:`~docsync.server.manager` — the sessions of one app, lifecycle hooks, cleanup
-* :mod:`~docsync.server.executor` — per-session serial queues over a shared thread pool
+* :mod:`~docsync.server.executor` — per-session serial queues and timers on a shared pool
+* :mod:`~docsync.server.writer` — WebSocket frames written from any thread (session workers)
 * :mod:`~docsync.server.handlers` — Tornado adapters; :mod:`~docsync.server.server` — the server
 * :mod:`~docsync.server.relay` — ``--num-procs`` workers relaying sessions to each other
 * :mod:`~docsync.server.tokens` — session ids and tokens; :mod:`~docsync.server.hosts` — Host/Origin
