@@ -271,6 +271,35 @@ async def open_sessions(server: ServerProcess, n: int) -> dict[str, float]:
             "rss_after_close": server.rss() - rss0}
 
 
+def cold_floor(ticks: int = 40) -> tuple[float, float]:
+    """What every update at 1 client costs before any server code runs, measured here
+    (same machine): the CPU of a thread waking every 50 ms to do nothing, and of the app's
+    own numpy work in such a thread (cold caches: code that ran 50 ms ago runs ~10× slower
+    than warm on a VM). Seconds of thread CPU per tick."""
+    import threading
+
+    out: dict[str, float] = {}
+
+    def sleeper(work: bool) -> None:
+        cond = threading.Condition()
+        total = 0.0
+        with cond:
+            for i in range(ticks):
+                t0 = time.thread_time()
+                cond.wait(0.05)
+                if work:
+                    x = np.arange(i * 100, i * 100 + 100, dtype=np.float64)
+                    dict(x=x, y=np.sin(x / 50.0), t=np.full(100, time.time()))
+                total += time.thread_time() - t0
+        out["work" if work else "wake"] = total / ticks
+
+    for work in (False, True):
+        t = threading.Thread(target=sleeper, args=(work,))
+        t.start()
+        t.join()
+    return out["wake"], out["work"] - out["wake"]
+
+
 def run(quick: bool, memcpy: float) -> list[Result]:
     results: list[Result] = []
     repeats = 1 if quick else 3
@@ -283,6 +312,11 @@ def run(quick: bool, memcpy: float) -> list[Result]:
                 for _ in range(repeats):
                     for system in ("docsync", "bokeh"):  # alternate
                         samples[system].append(asyncio.run(stream_window(servers[system], nclients, seconds)))
+                note = ""
+                if nclients == 1:
+                    wake, numpy_work = cold_floor()
+                    note = (f"floor on this machine: a thread waking every 50 ms costs {wake * 1e6:.0f} µs CPU, "
+                            f"the app's numpy work in it {numpy_work * 1e6:.0f} µs (cold)")
                 for metric, unit, label in (
                     ("cpu_per_update", "server CPU per delivered update", "CPU"),
                     ("lat_median", "latency median", "latency median"),
@@ -290,7 +324,8 @@ def run(quick: bool, memcpy: float) -> list[Result]:
                 ):
                     d = Side([s[metric] for s in samples["docsync"]], int(statistics.median(s["bytes_per_update"] for s in samples["docsync"])))
                     b = Side([s[metric] for s in samples["bokeh"]], int(statistics.median(s["bytes_per_update"] for s in samples["bokeh"])))
-                    results.append(Result("server", f"stream 100 rows/50 ms to {nclients} clients: {label}", unit, d, b))
+                    results.append(Result("server", f"stream 100 rows/50 ms to {nclients} clients: {label}", unit, d, b,
+                                          note=note if metric == "cpu_per_update" else ""))
             nsessions = 10 if quick else 50
             opened = {s: asyncio.run(open_sessions(servers[s], nsessions)) for s in ("docsync", "bokeh")}
             for metric, label in (("seconds_per_session", "time per session"),):
