@@ -347,6 +347,11 @@ class SessionPool:
                     else:
                         self._waking -= 1
                 else:
+                    if self._ready and self._keeper is not None and self._keeper_until > now + self.help_after:
+                        # Jobs wait, but the keeper set its watch before they were queued
+                        # (_enqueue_locked left them to this thread, then waking): re-time
+                        # it, or they wait for its next deadline or a running job's end.
+                        self._wake_locked(self._keeper)
                     self._idle.append(me)
                     me.cond.wait()
                     self._waking -= 1

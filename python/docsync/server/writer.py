@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
+import os
 import socket
 import struct
 import threading
@@ -32,6 +33,8 @@ from tornado.concurrent import Future
 __all__ = ["FrameWriter", "binary_header", "install"]
 
 log = logging.getLogger("docsync.server")
+
+_DONTWAIT = socket.MSG_DONTWAIT
 
 
 def binary_header(n: int) -> bytes:
@@ -57,8 +60,10 @@ class FrameWriter:
         max_pending: int,
         on_too_slow: Callable[[int], None],
     ) -> None:
-        self._sock = sock.dup()
-        self._sock.setblocking(False)
+        # Our own descriptor, in whatever blocking mode: O_NONBLOCK belongs to the open file
+        # both descriptors share, so setting it here would change the owner's socket (and
+        # the owner changing it would make our sends block). Each send says MSG_DONTWAIT.
+        self._sock = socket.socket(sock.family, sock.type, sock.proto, fileno=os.dup(sock.fileno()))
         self._loop = loop  # the asyncio loop of the I/O thread
         self._max_pending = max_pending
         self._on_too_slow = on_too_slow
@@ -84,7 +89,7 @@ class FrameWriter:
             n = 0
             if not self._pending:
                 try:
-                    n = self._sock.sendmsg((header, payload))
+                    n = self._sock.sendmsg((header, payload), (), _DONTWAIT)
                 except (BlockingIOError, InterruptedError):
                     n = 0
                 except OSError:  # the peer is gone; the reading side will notice
@@ -133,7 +138,7 @@ class FrameWriter:
         with self._lock:
             while self._pending and not self._closed:
                 try:
-                    n = self._sock.sendmsg(list(itertools.islice(self._pending, 64)))
+                    n = self._sock.sendmsg(list(itertools.islice(self._pending, 64)), (), _DONTWAIT)
                 except (BlockingIOError, InterruptedError):
                     return
                 except OSError:
