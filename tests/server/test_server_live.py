@@ -534,3 +534,35 @@ def test_a_connection_that_never_says_hello_is_closed(live_server: Any) -> None:
         assert (await talker.recv_type("pong")).ack == 1
 
     run(main())
+
+
+def test_unused_session_check_runs_only_while_a_session_may_be_unused(live_server: Any) -> None:
+    """A server whose sessions all have connections never wakes to look for unused ones;
+    losing the last connection arms the check again and the session is destroyed."""
+    srv = live_server(
+        {"app": FunctionApplication(widgets_app)}, check_unused_sessions_ms=50, unused_session_lifetime_ms=100
+    )
+
+    def armed() -> bool:
+        return srv.call(lambda: srv.server._cleanup is not None)  # type: ignore[no-any-return]
+
+    async def main() -> None:
+        c = await Client.connect(srv.ws("/app/ws?docsync-session-id=idle1"))
+        await c.hello()
+        deadline = time.monotonic() + 5
+        while armed():  # the check after the session got its connection disarms itself
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # six check periods: still nothing armed, session alive
+        assert not armed()
+        assert srv.call(lambda: srv.server.sessions["app"].get("idle1")) is not None
+        c.close()
+        deadline = time.monotonic() + 5
+        while srv.call(lambda: srv.server.sessions["app"].get("idle1")) is not None:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        while armed():  # nothing left that could become unused
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+
+    run(main())

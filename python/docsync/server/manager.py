@@ -38,6 +38,9 @@ class AppSessions:
         log_max_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.app = app
+        # called (loop thread) when a session is created or loses its last connection, so
+        # the server checks for unused sessions only while some may be unused
+        self.on_unused: Callable[[], None] | None = None
         self.loop = loop or IOLoop.current()
         self.metrics = metrics or Metrics()
         self.server_context = ServerContext(app)
@@ -118,6 +121,9 @@ class AppSessions:
 
         ctx._session = weakref.ref(session)
         session.clients_own_document = self.app.accepts_push
+        session.on_unused = self.on_unused
+        if self.on_unused is not None:
+            self.on_unused()  # no connection yet: it may never get one
         await self.run_hook("on_session_created", ctx, session)
         if run_code:
             await session.queue.run(

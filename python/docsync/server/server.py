@@ -228,6 +228,7 @@ class Server:
             self.sessions[app.name] = AppSessions(
                 app, loop, self.metrics, self.log_max_messages, self.log_max_bytes
             )
+            self.sessions[app.name].on_unused = self._arm_cleanup
         self.metrics.gauge(
             "docsync_sessions", "Live sessions", lambda: {(("app", n),): float(len(s.sessions)) for n, s in self.sessions.items()}
         )
@@ -258,7 +259,7 @@ class Server:
         )
         self.http_server.add_sockets(sockets + self._private_sockets)
         if self.check_unused_sessions_ms > 0:
-            self._schedule_cleanup()
+            self._arm_cleanup()
         for s in self.sessions.values():
             loop.add_callback(s.server_loaded)
         log.debug("Patterns are: %s", [r[0] for r in self._routes()])
@@ -292,19 +293,28 @@ class Server:
         for name, url in self.app_urls().items():
             log.info("docsync: serving %s", url)
 
-    def _schedule_cleanup(self) -> None:
-        if not self._stopping:
+    def _arm_cleanup(self) -> None:
+        """Check for unused sessions in ``--check-unused-sessions`` ms, unless a check is
+        already due. Armed at start, when a session is created and when one loses its last
+        connection; a check re-arms only while some session has no connection. A server
+        whose sessions all have connections never wakes for it (Bokeh checks always)."""
+        if self._cleanup is None and not self._stopping and self.check_unused_sessions_ms > 0:
             self._cleanup = IOLoop.current().call_later(self.check_unused_sessions_ms / 1000.0, self._cleanup_sessions)
 
     def _cleanup_sessions(self) -> None:
-        """The periodic check: a plain timer, no task, unless some session is due for
-        destruction (then the next check waits until those are destroyed)."""
+        """The check: a plain timer, no task, unless some session is due for destruction
+        (then the next check waits until those are destroyed)."""
+        self._cleanup = None
         lifetime = self.unused_session_lifetime_ms / 1000.0
         if any(s.unused(lifetime) for s in self.sessions.values()):
             task = asyncio.ensure_future(self._destroy_unused(lifetime))
-            task.add_done_callback(lambda _: self._schedule_cleanup())
+            task.add_done_callback(lambda _: self._rearm_cleanup())
         else:
-            self._schedule_cleanup()
+            self._rearm_cleanup()
+
+    def _rearm_cleanup(self) -> None:
+        if any(not x.connections for s in self.sessions.values() for x in s.sessions.values()):
+            self._arm_cleanup()
 
     async def _destroy_unused(self, lifetime: float) -> None:
         for s in list(self.sessions.values()):

@@ -322,6 +322,7 @@ class ServerSession:
         self.destroyed = False
         # True for sessions of the empty app (pushed documents): see Application.accepts_push
         self.clients_own_document = False
+        self.on_unused: Callable[[], None] | None = None  # see AppSessions.on_unused
         with contextlib.suppress(Exception):
             setattr(document, "session_context", context)
 
@@ -508,6 +509,9 @@ class ServerSession:
         with self._lock:
             self.connections.discard(conn)
             self.last_detached = time.monotonic()
+            unused = not self.connections
+        if unused and self.on_unused is not None:
+            self.on_unused()
 
     def ack(self, conn: Any, n: int) -> None:
         with self._lock:
