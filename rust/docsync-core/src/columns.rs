@@ -257,6 +257,30 @@ impl TypedColumn {
         let total = self.rows + new_rows;
         let keep = rollover.map_or(total, |k| k.min(total));
         let drop_rows = total - keep;
+        if drop_rows >= self.rows && self.rows > 0 {
+            // Every old row goes (a stream of at least `rollover` rows): when nobody else
+            // sees the buffer, write the kept rows at its start instead of past the old
+            // ones, so the column never slides and its memory stays one window (in cache
+            // for small windows). A view or a pending event holding the buffer makes
+            // `get_mut` fail, and the general path below leaves their bytes untouched.
+            if let Store::Growable { buf, start } = &mut self.store {
+                let keep_bytes = keep * rb;
+                let cap = buf.capacity();
+                if let Some(b) = Arc::get_mut(buf) {
+                    if keep_bytes <= cap {
+                        let new_part = &bytes[(drop_rows - self.rows) * rb..];
+                        // SAFETY: exclusive access (`Arc::get_mut`); [0, keep_bytes) lies
+                        // inside the allocation; `bytes` cannot alias this buffer (a view
+                        // of it would hold the Arc and make `get_mut` fail).
+                        unsafe { std::ptr::copy_nonoverlapping(new_part.as_ptr(), b.ptr, keep_bytes) };
+                        *b.committed.get_mut() = keep_bytes;
+                        *start = 0;
+                        self.rows = keep;
+                        return;
+                    }
+                }
+            }
+        }
         if let Store::Growable { buf, start } = &mut self.store {
             let end = *start + self.rows * rb;
             if buf.try_claim(end, bytes.len()) {
@@ -1314,6 +1338,40 @@ mod tests {
         assert!(d.stream(&map(vec![("x", arr(&[1.0])), ("s", Value::List(vec![Value::Int(1)])), ("z", arr(&[1.0]))]), None).is_err());
         assert!(d.stream(&map(vec![("x", arr(&[1.0])), ("s", Value::List(vec![Value::Int(1)]))]), Some(0)).is_err());
         assert_eq!(d, before);
+    }
+
+    #[test]
+    fn streams_replacing_every_row_write_in_place_unless_seen() {
+        let mut d = ColumnData::from_map(map(vec![("x", arr(&[0.0, 0.5]))])).unwrap();
+        let mut kept = Vec::new();
+        for i in 0..50 {
+            let rows: Vec<f64> = (0..4).map(|k| (i * 10 + k) as f64).collect();
+            d.stream(&map(vec![("x", arr(&rows))]), Some(3)).unwrap(); // more rows than the rollover
+            assert_eq!(f64s(&d.get("x").unwrap()), rows[1..].to_vec());
+            if i % 7 == 0 {
+                kept.push((d.get("x").unwrap(), rows[1..].to_vec())); // a view: no in-place write now
+            }
+            let exact: Vec<f64> = (0..3).map(|k| (i * 10 + 5 + k) as f64).collect();
+            d.stream(&map(vec![("x", arr(&exact))]), Some(3)).unwrap(); // exactly the rollover
+            assert_eq!(f64s(&d.get("x").unwrap()), exact);
+        }
+        for (view, values) in kept {
+            assert_eq!(f64s(&view), values);
+        }
+        // exclusive and replacing: the buffer stays one allocation of a bounded size
+        fn buf_at(d: &ColumnData) -> (usize, usize) {
+            let Repr::Typed(t) = &d.columns[0].repr else { panic!() };
+            match &t.store {
+                Store::Growable { buf, start } => (buf.ptr as usize, *start),
+                Store::Frozen(_) => (0, 0),
+            }
+        }
+        let (before, _) = buf_at(&d);
+        for _ in 0..100 {
+            d.stream(&map(vec![("x", arr(&[1.0, 2.0, 3.0]))]), Some(3)).unwrap();
+            assert_eq!(buf_at(&d), (before, 0), "written at the start of the same buffer");
+        }
+        assert_eq!(f64s(&d.get("x").unwrap()), vec![1.0, 2.0, 3.0]);
     }
 
     #[test]
