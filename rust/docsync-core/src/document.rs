@@ -146,17 +146,22 @@ fn store(theme: &Theme, model: &mut Model, prop: &PropSchema, value: Value) -> V
 }
 
 fn columns_of(theme: &Theme, model: &Model, prop: &PropSchema) -> Result<ColumnData> {
-    if !prop.spec.is_columns() {
-        return Err(Error::Validation(format!(
-            "{}.{} is not a columns property (its type is {})",
-            model.schema.name, prop.name, prop.spec
-        )));
-    }
+    check_columns_prop(model, prop)?;
     match model.props.get(&prop.name).unwrap_or_else(|| default_of(theme, &model.schema, prop)) {
         Value::Columns(c) => Ok(c.clone()),
         Value::Map(m) => ColumnData::from_map(m.clone()),
         _ => Ok(ColumnData::default()),
     }
+}
+
+fn check_columns_prop(model: &Model, prop: &PropSchema) -> Result<()> {
+    if prop.spec.is_columns() {
+        return Ok(());
+    }
+    Err(Error::Validation(format!(
+        "{}.{} is not a columns property (its type is {})",
+        model.schema.name, prop.name, prop.spec
+    )))
 }
 
 /// The model's column data for `prop`, in place (the default copied in when unset).
@@ -522,11 +527,17 @@ impl Document {
     /// patches write in place when nobody else sees the memory), then records `event`.
     fn with_columns<T>(&mut self, id: &str, prop: &str, f: impl FnOnce(&mut ColumnData, Arc<str>) -> Result<(T, Event)>) -> Result<T> {
         let theme = self.theme.clone();
-        let key = self.models.get_key_value(id).map(|(k, _)| k.clone()).ok_or_else(|| unknown_model(id))?;
-        let schema = self.model(id)?.schema.clone();
+        let (key, model) = self.models.get_key_value(id).ok_or_else(|| unknown_model(id))?;
+        let key = key.clone();
+        let schema = model.schema.clone();
         let p = schema.prop(prop)?;
-        // Validate the prop kind before touching the model (no stamp change on error).
-        columns_of(&theme, self.model(id)?, p)?;
+        // Validate before touching the model (no stamp change on error); without copying
+        // the column data when it is already in place (a stream costs O(new rows)).
+        if matches!(model.props.get(&p.name), Some(Value::Columns(_))) {
+            check_columns_prop(model, p)?;
+        } else {
+            columns_of(&theme, model, p)?;
+        }
         let model = self.model_mut(id)?;
         let columns = columns_mut(&theme, model, p)?;
         let (out, event) = f(columns, key)?;
