@@ -493,6 +493,15 @@ impl Document {
         self.columns_prop(id, prop)
     }
 
+    /// The column data of `prop` in place, without copying it, when the model holds it
+    /// as column data already (else None: use [`Document::columns`]).
+    pub fn columns_ref(&self, id: &str, prop: &str) -> Option<&ColumnData> {
+        match self.models.get(id)?.props.get(prop) {
+            Some(Value::Columns(c)) => Some(c),
+            _ => None,
+        }
+    }
+
     /// One column: a typed array sharing the column's memory, or a list.
     ///
     /// # Errors

@@ -106,7 +106,17 @@ fn map_of(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<ColumnMap> {
 /// the rows (and the event views the column), but a list column would keep the values as
 /// given, so their arrays are copied into engine memory first.
 fn own_rows_of_list_columns(doc: &Document, id: &str, prop: &str, columns: &mut ColumnMap) {
-    let Ok(data) = doc.columns(id, prop) else { return }; // the stream reports the error
+    let copied;
+    let data = match doc.columns_ref(id, prop) {
+        Some(data) => data,
+        None => match doc.columns(id, prop) {
+            Ok(data) => {
+                copied = data;
+                &copied
+            }
+            Err(_) => return, // the stream reports the error
+        },
+    };
     for (name, v) in columns.iter_mut() {
         if !data.column(name).is_some_and(|c| c.is_typed()) {
             own_arrays(v);
