@@ -61,7 +61,7 @@ class AppSessions:
                 await asyncio.wait_for(fn(arg), timeout)
                 return
             job: Awaitable[Any]
-            if session is not None and not session.queue._closed:
+            if session is not None and not session.queue.closed:
                 job = session.queue.run(lambda: fn(arg))
             else:
                 job = asyncio.wrap_future(default_pool().submit(fn, arg))

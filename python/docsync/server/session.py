@@ -328,11 +328,16 @@ class ServerSession:
 
     # ------------------------------------------------------------------ worker side
     @contextlib.contextmanager
-    def _entered(self) -> Iterator[None]:
+    def _entered(self, set_curdoc: bool = True) -> Iterator[None]:
+        """This session's context for :func:`current_session_context`, and its document
+        as curdoc() unless the code run sets it itself."""
         prev = getattr(_current, "context", None)
         _current.context = self.context
         try:
-            with self.handle.as_curdoc():
+            if set_curdoc:
+                with self.handle.as_curdoc():
+                    yield
+            else:
                 yield
         finally:
             _current.context = prev
@@ -352,23 +357,15 @@ class ServerSession:
             return None
         t0 = time.perf_counter()
         result = None
-        prev = getattr(_current, "context", None)
-        _current.context = self.context
         try:
-            if sets_curdoc:
+            with self._entered(set_curdoc=not sets_curdoc):
                 result = fn()
                 if inspect.isawaitable(result):
                     result = run_awaitable(result)
-            else:
-                with self.handle.as_curdoc():
-                    result = fn()
-                    if inspect.isawaitable(result):
-                        result = run_awaitable(result)
         except Exception:
             self.metrics.inc("docsync_callback_errors_total", app=self.app_name)
             log.exception("error in %s of session %s (app %s)", what, self.id, self.app_name or "/")
         finally:
-            _current.context = prev
             self.metrics.add(self._k_callback_seconds, time.perf_counter() - t0, self._k_callbacks, 1)
         if publish:
             self._flush_and_publish()
