@@ -71,7 +71,7 @@ class FrameWriter:
         self._pending: collections.deque[memoryview] = collections.deque()
         self._pending_bytes = 0
         self._watching = False  # registered for writability on the loop
-        self._too_slow = False
+        self._dropping = False  # data frames dropped: the client is too slow, or gone
         self._closed = False
 
     @property
@@ -83,7 +83,7 @@ class FrameWriter:
         now if the socket takes it, else queue it. Data frames are dropped once the client
         is too slow; ``control`` frames (close) still queue."""
         with self._lock:
-            if self._closed or (self._too_slow and not control):
+            if self._closed or (self._dropping and not control):
                 return
             total = len(header) + len(payload)
             n = 0
@@ -102,8 +102,8 @@ class FrameWriter:
                 self._pending.append(memoryview(payload))
             self._pending_bytes += total
             self._consume_locked(n)
-            if self._pending_bytes > self._max_pending and not self._too_slow and not control:
-                self._too_slow = True
+            if self._pending_bytes > self._max_pending and not self._dropping and not control:
+                self._dropping = True
                 self._loop.call_soon_threadsafe(self._on_too_slow, self._pending_bytes)
             if not self._watching:
                 self._watching = True
@@ -124,7 +124,7 @@ class FrameWriter:
     def _broken_locked(self) -> None:
         self._pending.clear()
         self._pending_bytes = 0
-        self._too_slow = True
+        self._dropping = True
 
     # ------------------------------------------------------------------ loop thread
     def _watch(self) -> None:
