@@ -111,10 +111,13 @@ def compare(
     try:
         for _ in range(repeat):
             for fn, side in ((docsync, result.docsync), (bokeh, result.bokeh)):
+                # Both sides start their sample right after a collection (it walks the
+                # whole heap and so evicts the caches): collecting once per pair made the
+                # first side always start cold and the second warm.
+                gc.collect()
                 seconds, _out = _time_once(fn, number)
                 side.samples.append(seconds / per)
                 del _out
-            gc.collect()
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -152,13 +152,16 @@ def _ready_columns(data: Any) -> dict[str, Any] | None:
     if type(data) is not dict:
         return None
     for k, v in data.items():
-        if type(k) is not str or type(v) is not np.ndarray or v.dtype not in _READY_DTYPES:
+        if type(k) is not str or type(v) is not np.ndarray:
+            return None
+        dt = v.dtype  # (char and isnative, not a set of dtypes: hashing a dtype is slow)
+        if dt.char not in _READY_CHARS or not dt.isnative:
             return None
     return data
 
 
-#: bool, ints, uints, float32/64 of native byte order: the dtypes column_value keeps.
-_READY_DTYPES = frozenset(np.dtype(c) for c in "?bBhHiIlLqQfd")
+#: bool, ints, uints, float32/64 (of native byte order): the dtypes column_value keeps.
+_READY_CHARS = frozenset("?bBhHiIlLqQfd")
 
 
 def _slice_to_wire(s: Any) -> Any:

@@ -1,6 +1,8 @@
 """Server figures, rendered in the Prometheus text format at ``/metrics``.
 
 Counters are updated from the I/O loop and from callback worker threads, under one lock.
+A session's per-update figures are :class:`Tally` counters instead: written without a
+lock by the session's own jobs (one at a time), summed in when rendered.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-__all__ = ["Metrics"]
+__all__ = ["Metrics", "Tally"]
 
 _COUNTERS: dict[str, str] = {
     "docsync_sessions_created_total": "Sessions created",
@@ -30,33 +32,76 @@ _COUNTERS: dict[str, str] = {
 }
 
 
+Key = tuple[str, tuple[tuple[str, str], ...]]
+
+
+class Tally:
+    """Counters of one writer at a time, kept without a lock for the hot path (a
+    session's jobs run one at a time): ``tally.values[i] += x`` adds to series
+    ``keys[i]``. Made by :meth:`Metrics.tally`, which adds the live values to its own when
+    rendering and keeps the final ones once the tally is retired."""
+
+    __slots__ = ("keys", "values", "__weakref__")
+
+    def __init__(self, keys: tuple[Key, ...]) -> None:
+        self.keys = keys
+        self.values = [0.0] * len(keys)
+
+
 class Metrics:
     """Thread-safe counters plus gauges computed at render time."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._values: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self._values: dict[Key, float] = {}
         self._gauges: dict[str, tuple[str, Callable[[], dict[tuple[tuple[str, str], ...], float]], str]] = {}
+        self._tallies: set[Tally] = set()
+
+    def tally(self, *keys: Key) -> Tally:
+        """A live :class:`Tally` over ``keys`` (see :meth:`key`)."""
+        t = Tally(keys)
+        with self._lock:
+            self._tallies.add(t)
+        return t
+
+    def retire(self, tally: Tally) -> None:
+        """Keep ``tally``'s final values and stop reading it (idempotent)."""
+        with self._lock:
+            if tally in self._tallies:
+                self._tallies.discard(tally)
+                self._add_locked(tally.keys, tally.values)
+
+    def _add_locked(self, keys: Any, values: Any) -> None:
+        stored = self._values
+        for key, value in zip(keys, values):
+            stored[key] = stored.get(key, 0.0) + value
+
+    def _snapshot(self) -> dict[Key, float]:
+        """Stored counters plus the live tallies (a tally moves from one to the other
+        under the lock, so a value is never counted twice or missed)."""
+        with self._lock:
+            values = dict(self._values)
+            live = [(t.keys, list(t.values)) for t in self._tallies]
+        for keys, vals in live:
+            for key, value in zip(keys, vals):
+                values[key] = values.get(key, 0.0) + value
+        return values
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
         self.add(self.key(name, **labels), value)
 
     @staticmethod
-    def key(name: str, **labels: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-        """The key of a series, for :meth:`add` on hot paths (computed once)."""
+    def key(name: str, **labels: str) -> Key:
+        """The key of a series, for :meth:`add` and :meth:`tally` (computed once)."""
         return (name, tuple(sorted(labels.items())))
 
     def add(self, *pairs: Any) -> None:
         """``add(key1, value1, key2, value2, ...)``: several counters under one lock."""
-        values = self._values
         with self._lock:
-            for i in range(0, len(pairs), 2):
-                key = pairs[i]
-                values[key] = values.get(key, 0.0) + pairs[i + 1]
+            self._add_locked(pairs[0::2], pairs[1::2])
 
     def get(self, name: str, **labels: str) -> float:
-        with self._lock:
-            return self._values.get((name, tuple(sorted(labels.items()))), 0.0)
+        return self._snapshot().get((name, tuple(sorted(labels.items()))), 0.0)
 
     def gauge(
         self, name: str, help: str, fn: Callable[[], dict[tuple[tuple[str, str], ...], float]], kind: str = "gauge"
@@ -72,8 +117,7 @@ class Metrics:
             lines.append(f"# TYPE {name} {kind}")
             for labels, value in sorted(fn().items()):
                 lines.append(f"{name}{_labels(labels)} {_num(value)}")
-        with self._lock:
-            values = dict(self._values)
+        values = self._snapshot()
         for name, help in _COUNTERS.items():
             lines.append(f"# HELP {name} {help}")
             lines.append(f"# TYPE {name} counter")

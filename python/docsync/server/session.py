@@ -33,7 +33,7 @@ import inspect
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ContextManager
 
 from tornado.ioloop import IOLoop
 
@@ -62,6 +62,42 @@ _current = threading.local()
 def current_session_context() -> "SessionContext | None":
     """The session context of the app code or callback running in this thread."""
     return getattr(_current, "context", None)
+
+
+class _Entered:
+    """``with session._entered(set_curdoc):`` (a class, not a generator: it runs around
+    every callback, usually with cold caches)."""
+
+    __slots__ = ("session", "curdoc", "prev")
+
+    def __init__(self, session: "ServerSession", set_curdoc: bool) -> None:
+        self.session = session
+        self.curdoc = session.handle.as_curdoc() if set_curdoc else None
+
+    def __enter__(self) -> None:
+        self.prev = getattr(_current, "context", None)
+        _current.context = self.session.context
+        if self.curdoc is not None:
+            try:
+                self.curdoc.__enter__()
+            except BaseException:
+                _current.context = self.prev
+                raise
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self.curdoc is not None:
+                self.curdoc.__exit__(*exc)
+        finally:
+            _current.context = self.prev
+
+
+def _no_changes() -> None:
+    return None
+
+
+# the session's Tally counters (ServerSession.tally), in order
+_CALLBACKS, _CALLBACK_SECONDS, _PATCHES, _ENCODE_SECONDS, _MESSAGES_OUT, _BYTES_OUT = range(6)
 
 
 _ERROR_CODES: list[tuple[str, str]] = [
@@ -152,6 +188,8 @@ class DocumentHandle:
     def __init__(self, doc: Any) -> None:
         self.doc = doc
         self.is_engine = isinstance(doc, _core.Document)
+        #: The coalesced Patch of every change since the last flush, or None.
+        self.flush: Callable[[], Any] = doc.flush if self.is_engine else getattr(doc, "_flush", _no_changes)
 
     @property
     def engine(self) -> Any:
@@ -162,9 +200,6 @@ class DocumentHandle:
             if isinstance(e, _core.Document):
                 return e
         raise AttributeError("the Python Document does not expose its engine document")
-
-    def flush(self) -> Any:
-        return self.doc.flush() if self.is_engine else self.doc._flush()
 
     def apply_client(self, patch: Any, enforce_writable: bool = True) -> Any:
         if self.is_engine:
@@ -191,18 +226,13 @@ class DocumentHandle:
         if fn is not None:
             fn(scheduler)
 
-    @contextlib.contextmanager
-    def as_curdoc(self) -> Iterator[None]:
+    def as_curdoc(self) -> ContextManager[Any]:
+        """``curdoc()`` is this document inside the block (a bare engine has no curdoc)."""
         if self.is_engine:
-            yield
-            return
-        try:
-            from docsync.document import set_curdoc
-        except ImportError:
-            yield
-            return
-        with set_curdoc(self.doc):
-            yield
+            return contextlib.nullcontext()
+        from docsync.document import set_curdoc
+
+        return set_curdoc(self.doc)
 
 
 class SessionScheduler:
@@ -265,11 +295,12 @@ class SessionScheduler:
 
     def _run(self, cb: Any, one_shot: bool) -> None:
         key = id(cb)
-        with self._lock:
-            if key not in self._handles:
-                return
-            if one_shot:
-                del self._handles[key]
+        if one_shot:
+            with self._lock:
+                if self._handles.pop(key, False) is False:
+                    return
+        elif key not in self._handles:  # removed (dict membership is atomic)
+            return
         self._session._run_callback(cb.run, getattr(cb, "kind", "callback"), sets_curdoc=True)
 
 
@@ -308,16 +339,18 @@ class ServerSession:
         # per-session figures for /metrics (count_in / count_out)
         self.messages_in = 0
         self.bytes_in = 0
-        self.messages_out = 0
-        self.bytes_out = 0
         self.created = time.monotonic()
+        # the per-update counters, written without a lock: by this session's jobs (one at
+        # a time) or under self._lock (messages and bytes out); retired in release()
         m = self.metrics
-        self._k_callback_seconds = m.key("docsync_callback_seconds_total", app=app_name)
-        self._k_callbacks = m.key("docsync_callbacks_total", app=app_name)
-        self._k_encode_seconds = m.key("docsync_encode_seconds_total")
-        self._k_patches = m.key("docsync_patches_encoded_total")
-        self._k_messages_out = m.key("docsync_messages_out_total")
-        self._k_bytes_out = m.key("docsync_bytes_out_total")
+        self.tally = m.tally(
+            m.key("docsync_callbacks_total", app=app_name),
+            m.key("docsync_callback_seconds_total", app=app_name),
+            m.key("docsync_patches_encoded_total"),
+            m.key("docsync_encode_seconds_total"),
+            m.key("docsync_messages_out_total"),
+            m.key("docsync_bytes_out_total"),
+        )
         self.last_detached = time.monotonic()
         self.destroyed = False
         # True for sessions of the empty app (pushed documents): see Application.accepts_push
@@ -326,21 +359,19 @@ class ServerSession:
         with contextlib.suppress(Exception):
             setattr(document, "session_context", context)
 
+    @property
+    def messages_out(self) -> int:
+        return int(self.tally.values[_MESSAGES_OUT])
+
+    @property
+    def bytes_out(self) -> int:
+        return int(self.tally.values[_BYTES_OUT])
+
     # ------------------------------------------------------------------ worker side
-    @contextlib.contextmanager
-    def _entered(self, set_curdoc: bool = True) -> Iterator[None]:
+    def _entered(self, set_curdoc: bool = True) -> "_Entered":
         """This session's context for :func:`current_session_context`, and its document
-        as curdoc() unless the code run sets it itself."""
-        prev = getattr(_current, "context", None)
-        _current.context = self.context
-        try:
-            if set_curdoc:
-                with self.handle.as_curdoc():
-                    yield
-            else:
-                yield
-        finally:
-            _current.context = prev
+        as curdoc() unless the code run sets it itself (``with self._entered():``)."""
+        return _Entered(self, set_curdoc)
 
     def run_in_document(self, fn: Callable[[], Any], what: str = "app code", publish: bool = True) -> Any:
         """Run ``fn`` with curdoc() set to this session's document, then flush (and
@@ -358,15 +389,17 @@ class ServerSession:
         t0 = time.perf_counter()
         result = None
         try:
-            with self._entered(set_curdoc=not sets_curdoc):
+            with _Entered(self, not sets_curdoc):
                 result = fn()
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     result = run_awaitable(result)
         except Exception:
             self.metrics.inc("docsync_callback_errors_total", app=self.app_name)
             log.exception("error in %s of session %s (app %s)", what, self.id, self.app_name or "/")
         finally:
-            self.metrics.add(self._k_callback_seconds, time.perf_counter() - t0, self._k_callbacks, 1)
+            tally = self.tally.values
+            tally[_CALLBACKS] += 1
+            tally[_CALLBACK_SECONDS] += time.perf_counter() - t0
         if publish:
             self._flush_and_publish()
         else:
@@ -389,7 +422,9 @@ class ServerSession:
         self.seq += 1
         seq = self.seq
         message = patch.to_message(seq)
-        self.metrics.add(self._k_encode_seconds, time.perf_counter() - t0, self._k_patches, 1)
+        tally = self.tally.values
+        tally[_PATCHES] += 1
+        tally[_ENCODE_SECONDS] += time.perf_counter() - t0
         self.log.append(seq, message, (ok[0].client_id, ok[1]) if ok is not None else None)
         self._deliver(seq, message, exclude, ok)
         return seq
@@ -399,7 +434,7 @@ class ServerSession:
         self._flush_and_publish()
         t0 = time.perf_counter()
         data = self.handle.snapshot_message(self.seq)
-        self.metrics.inc("docsync_encode_seconds_total", time.perf_counter() - t0)
+        self.tally.values[_ENCODE_SECONDS] += time.perf_counter() - t0
         return self.seq, data
 
     def _deliver(self, seq: int, message: bytes, exclude: Any, ok: tuple[Any, int] | None) -> None:
@@ -416,7 +451,9 @@ class ServerSession:
                 conn.transport.send(message)  # the same bytes to every connection
                 sent += 1
             if sent:
-                self.count_out(sent, sent * len(message))
+                tally = self.tally.values
+                tally[_MESSAGES_OUT] += sent
+                tally[_BYTES_OUT] += sent * len(message)
             if ok is not None:
                 conn, client_seq = ok
                 conn.send(_core.encode_message("ok", seq=seq, ack=client_seq))
@@ -443,9 +480,9 @@ class ServerSession:
     # ------------------------------------------------------------------ any thread
     def count_out(self, messages: int, nbytes: int) -> None:
         with self._lock:
-            self.messages_out += messages
-            self.bytes_out += nbytes
-        self.metrics.add(self._k_messages_out, messages, self._k_bytes_out, nbytes)
+            tally = self.tally.values
+            tally[_MESSAGES_OUT] += messages
+            tally[_BYTES_OUT] += nbytes
 
     def count_in(self, nbytes: int) -> None:
         with self._lock:
@@ -549,7 +586,7 @@ class ServerSession:
                 self.metrics.inc("docsync_callback_errors_total", app=self.app_name)
                 log.exception("error in a callback run by a client change in session %s", self.id)
             finally:
-                self.metrics.inc("docsync_callback_seconds_total", time.perf_counter() - t0, app=self.app_name)
+                self.tally.values[_CALLBACK_SECONDS] += time.perf_counter() - t0
             t1 = time.perf_counter()
             if _has_state_events(patch) or self.clients_own_document:
                 # (in a pushed session the Python client that owns the document runs
@@ -590,6 +627,7 @@ class ServerSession:
         self.document = None
         self.handle = DocumentHandle(None)
         self._client_applied.clear()
+        self.metrics.retire(self.tally)
 
 
 def _has_state_events(patch: Any) -> bool:

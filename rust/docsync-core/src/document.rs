@@ -529,7 +529,10 @@ impl Document {
     }
 
     pub fn column_len(&self, id: &str, prop: &str) -> Result<usize> {
-        Ok(self.columns_prop(id, prop)?.len())
+        match self.columns_ref(id, prop) {
+            Some(c) => Ok(c.len()),
+            None => Ok(self.columns_prop(id, prop)?.len()),
+        }
     }
 
     /// Runs `f` on the model's column data in place (so appends stay O(new rows) and

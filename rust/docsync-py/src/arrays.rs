@@ -106,6 +106,13 @@ fn numpy(py: Python<'_>) -> PyResult<&NumpyTypes> {
     })
 }
 
+/// Whether `obj` is exactly a `numpy.ndarray` (not a subclass), with numpy already seen:
+/// one pointer compare, so the common case skips the other type checks.
+pub fn is_exact_ndarray(obj: &Bound<'_, PyAny>) -> bool {
+    let py = obj.py();
+    NUMPY.get(py).is_some_and(|np| obj.get_type().is(np.ndarray.bind(py)))
+}
+
 /// Whether numpy is loaded and `obj` is an ndarray (numpy is never imported just to ask).
 pub fn is_ndarray(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = obj.py();

@@ -18,7 +18,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::IntoPyDict;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PySlice, PyString, PyTuple};
 
-use crate::arrays::{is_ndarray, is_numpy_scalar, ndarray_fast, ndarray_to_typed, ndarray_to_typed_borrowed, typed_array_to_py};
+use crate::arrays::{is_exact_ndarray, is_ndarray, is_numpy_scalar, ndarray_fast, ndarray_to_typed, ndarray_to_typed_borrowed, typed_array_to_py};
 use crate::codec::Ref;
 use crate::errors::encode_error;
 
@@ -56,11 +56,28 @@ impl Converter {
         self.value(obj, 0)
     }
 
+    fn ndarray(&mut self, obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
+        if let Some(a) = ndarray_fast(obj, self.borrow_arrays)? {
+            self.note_array(&a);
+            return Ok(Value::Array(a));
+        }
+        let ndim: usize = obj.getattr("ndim")?.extract()?;
+        if ndim == 0 {
+            return self.value(&obj.call_method0("item")?, depth + 1);
+        }
+        let a = if self.borrow_arrays { ndarray_to_typed_borrowed(obj)? } else { ndarray_to_typed(obj)? };
+        self.note_array(&a);
+        Ok(Value::Array(a))
+    }
+
     fn value(&mut self, obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         if depth > MAX_PY_DEPTH {
             return Err(encode_error(format!(
                 "value nested deeper than {MAX_PY_DEPTH} levels (a list or dict that contains itself?)"
             )));
+        }
+        if is_exact_ndarray(obj) {
+            return self.ndarray(obj, depth); // columns: the common case, checked first
         }
         if obj.is_none() {
             return Ok(Value::Null);
@@ -126,17 +143,7 @@ impl Converter {
             return Ok(Value::Bytes(Arc::from(v)));
         }
         if is_ndarray(obj)? {
-            if let Some(a) = ndarray_fast(obj, self.borrow_arrays)? {
-                self.note_array(&a);
-                return Ok(Value::Array(a));
-            }
-            let ndim: usize = obj.getattr("ndim")?.extract()?;
-            if ndim == 0 {
-                return self.value(&obj.call_method0("item")?, depth + 1);
-            }
-            let a = if self.borrow_arrays { ndarray_to_typed_borrowed(obj)? } else { ndarray_to_typed(obj)? };
-            self.note_array(&a);
-            return Ok(Value::Array(a));
+            return self.ndarray(obj, depth);
         }
         if is_numpy_scalar(obj)? {
             let kind: String = obj.getattr("dtype")?.getattr("kind")?.extract()?;
