@@ -607,11 +607,13 @@ class Document:
         with self._lock:
             if self._held:
                 return None
-            self._add_pending_roots()
-            for mid in list(self._column_stash):
-                m = self._models.get(mid)
-                if m is not None:
-                    self._write_stash(m, force=True)
+            if self._pending_roots:
+                self._add_pending_roots()
+            if self._column_stash:
+                for mid in list(self._column_stash):
+                    m = self._models.get(mid)
+                    if m is not None:
+                        self._write_stash(m, force=True)
             if self._refs_changed:
                 self._refs_changed = False
                 self._detach(self._engine.collect())

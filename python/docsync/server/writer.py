@@ -42,12 +42,17 @@ def binary_header(n: int) -> bytes:
     return _frame_header(0x82, n)
 
 
+_SHORT = struct.Struct("!BB").pack  # (compiled once: struct.pack looks its format up per call)
+_MEDIUM = struct.Struct("!BBH").pack
+_LONG = struct.Struct("!BBQ").pack
+
+
 def _frame_header(first: int, n: int) -> bytes:
     if n < 126:
-        return struct.pack("!BB", first, n)
+        return _SHORT(first, n)
     if n <= 0xFFFF:
-        return struct.pack("!BBH", first, 126, n)
-    return struct.pack("!BBQ", first, 127, n)
+        return _MEDIUM(first, 126, n)
+    return _LONG(first, 127, n)
 
 
 class FrameWriter:
