@@ -326,10 +326,13 @@ class SessionPool:
         watched_progress = -1
         watched_since = 0.0
         awake = False  # just ran a job: taking the next one costs no wake-up
+        timers = self._timers
+        monotonic = time.monotonic
         try:
             while True:
-                now = time.monotonic()
-                self._fire_due_locked(now)
+                now = monotonic()
+                if timers and timers[0][0] <= now:
+                    self._fire_due_locked(now)
                 q: SerialQueue | None = None
                 if self._ready:
                     if awake or not self._running:
@@ -347,8 +350,8 @@ class SessionPool:
                     continue
                 awake = False
                 # nothing to take now: watch (keeper) or sleep
-                if self._keeper is None and self._needs_watch_locked():
-                    deadline = self._timers[0][0] if self._timers else math.inf
+                if self._keeper is None and (self._ready or self._timer_count > 0):
+                    deadline = timers[0][0] if timers else math.inf
                     if self._ready:
                         deadline = min(deadline, now + self.help_after)
                     self._keeper = me
@@ -370,9 +373,6 @@ class SessionPool:
                     self._waking -= 1
         finally:
             lock.release()
-
-    def _needs_watch_locked(self) -> bool:
-        return bool(self._ready) or self._timer_count > 0
 
     def _run_locked(self, me: _Worker, q: SerialQueue) -> None:
         """Run one job of ``q`` (called and returns with the lock held)."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import inspect
 import logging
 import threading
@@ -261,14 +262,14 @@ class SessionScheduler:
         kind = getattr(callback, "kind", "next_tick")
         queue = self._session.queue
         if kind == "next_tick":
-            queue.submit(lambda: self._run(callback, one_shot=True))
+            queue.submit(functools.partial(self._run, callback, True))
             return
         if kind == "periodic":
             period = max(1.0, float(getattr(callback, "period_ms", 0) or 0)) / 1000.0
-            handle = queue.call_every(period, lambda: self._run(callback, one_shot=False))
+            handle = queue.call_every(period, functools.partial(self._run, callback, False))  # (no Python frame)
         else:  # timeout
             delay = max(0.0, float(getattr(callback, "timeout_ms", 0) or 0)) / 1000.0
-            handle = queue.call_later(delay, lambda: self._run(callback, one_shot=True))
+            handle = queue.call_later(delay, functools.partial(self._run, callback, True))
         with self._lock:
             if key in self._handles:
                 self._handles[key] = handle
