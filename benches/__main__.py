@@ -60,7 +60,7 @@ def render(results: list[Result], quick: bool, memcpy: float, elapsed: float) ->
         lines.append(
             f"| {r.group} | {r.name} | {r.unit} | {r.fmt(d.median)} ({r.fmt(d.low)}–{r.fmt(d.high)}) "
             f"| {r.baseline} | {r.fmt(b.median)} ({r.fmt(b.low)}–{r.fmt(b.high)}) "
-            f"| {r.ratio:.1f}× | {fmt_bytes(d.size)} | {fmt_bytes(b.size)} | {r.note} |"
+            f"| {r.ratio_text} | {fmt_bytes(d.size)} | {fmt_bytes(b.size)} | {r.note} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(result)
                 print(
                     f"  {result.name:<60} docsync {result.fmt(result.docsync.median):>10}  "
-                    f"{result.baseline} {result.fmt(result.bokeh.median):>10}  ratio {result.ratio:7.1f}×",
+                    f"{result.baseline} {result.fmt(result.bokeh.median):>10}  ratio {result.ratio_text:>8}",
                     flush=True,
                 )
         except WorkloadFailed as exc:

@@ -60,8 +60,17 @@ class Result:
 
     @property
     def ratio(self) -> float:
-        """How many times faster docsync is (Bokeh median / docsync median)."""
-        return self.bokeh.median / self.docsync.median if self.docsync.median > 0 else float("inf")
+        """How many times faster docsync is (Bokeh median / docsync median); NaN when a
+        median is not positive (e.g. RSS growth within the allocator's noise), where a
+        ratio means nothing."""
+        if self.docsync.median <= 0 or self.bokeh.median <= 0:
+            return float("nan")
+        return self.bokeh.median / self.docsync.median
+
+    @property
+    def ratio_text(self) -> str:
+        r = self.ratio
+        return "—" if r != r else f"{r:.1f}×"
 
 
 def _time_once(fn: Work, number: int) -> tuple[float, Any]:
@@ -82,6 +91,7 @@ def compare(
     check_bokeh: Callable[[Any], None],
     repeat: int = 7,
     number: int = 1,
+    baseline_number: int | None = None,
     unit: str = "per call",
     per: float = 1.0,
     size_docsync: Callable[[Any], int] | None = None,
@@ -89,7 +99,9 @@ def compare(
     note: str = "",
     baseline: str = "Bokeh",
 ) -> Result:
-    """Time `docsync` and `bokeh` alternately `repeat` times (each sample = `number` calls).
+    """Time `docsync` and `bokeh` alternately `repeat` times (each sample = `number` calls,
+    or `baseline_number` for the baseline when its calls are far longer: a sample should
+    be long next to the cold first call after the collection that starts it).
 
     `per` divides every sample (e.g. the number of rows, for a per-row figure). The
     checks run on the output of the first call of each system and raise WorkloadFailed.
@@ -110,12 +122,12 @@ def compare(
     gc.disable()
     try:
         for _ in range(repeat):
-            for fn, side in ((docsync, result.docsync), (bokeh, result.bokeh)):
+            for fn, side, calls in ((docsync, result.docsync, number), (bokeh, result.bokeh, baseline_number or number)):
                 # Both sides start their sample right after a collection (it walks the
                 # whole heap and so evicts the caches): collecting once per pair made the
                 # first side always start cold and the second warm.
                 gc.collect()
-                seconds, _out = _time_once(fn, number)
+                seconds, _out = _time_once(fn, calls)
                 side.samples.append(seconds / per)
                 del _out
     finally:

@@ -318,7 +318,7 @@ def _iter_results(results: list[Result]) -> Iterator[str]:
     for r in results:
         yield (f"{r.name}: docsync.js {r.fmt(r.docsync.median)} ({r.fmt(r.docsync.low)}–{r.fmt(r.docsync.high)}), "
                f"BokehJS {r.fmt(r.bokeh.median)} ({r.fmt(r.bokeh.low)}–{r.fmt(r.bokeh.high)}), "
-               f"ratio {r.ratio:.1f}× — {r.note}")
+               f"ratio {r.ratio_text} — {r.note}")
 
 
 if __name__ == "__main__":

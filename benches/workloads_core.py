@@ -269,7 +269,7 @@ def engine_stream(quick: bool) -> list[Result]:
                 "core", f"engine: append 1 row × 3 float64, rollover {rollover:,}, + encoded message",
                 docsync_append, bokeh_append,
                 check_docsync=check_docsync, check_bokeh=lambda msgs: None,
-                repeat=5 if quick else 9, number=50 if rollover == 10_000 else 5,
+                repeat=5 if quick else 9, number=500, baseline_number=50,
                 size_docsync=len, size_bokeh=lambda msgs: sum(map(bokeh_side.message_bytes, msgs)),
             )
         )
