@@ -52,6 +52,9 @@ from docsync.server.contexts import RequestInfo
 from docsync.server.metrics import Metrics
 from docsync.server.session import error_code
 
+_MESSAGES_IN = Metrics.key("docsync_messages_in_total")  # (every message: keys made once)
+_BYTES_IN = Metrics.key("docsync_bytes_in_total")
+
 if TYPE_CHECKING:
     from docsync.server.session import ServerSession
 
@@ -216,8 +219,7 @@ class ServerConnection:
     async def receive(self, data: bytes | str) -> None:
         if self.closed:
             return
-        self.metrics.inc("docsync_messages_in_total")
-        self.metrics.inc("docsync_bytes_in_total", len(data))
+        self.metrics.add(_MESSAGES_IN, 1, _BYTES_IN, len(data))
         if self.session is not None:
             self.session.count_in(len(data))
         if not self.rate.allow():
