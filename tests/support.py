@@ -7,6 +7,7 @@ reads the URLs it logs (`docsync: serving http://...`) and stops it with SIGTERM
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import socket
@@ -26,6 +27,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_port_block(n: int) -> int:
+    """The first of ``n`` (≤ 10) consecutive free ports, a multiple of 10 (so a config
+    can name them ``<base // 10><i>``), below the kernel's ephemeral range: no outgoing
+    connection takes one of them between this check and the servers binding them (a
+    block picked from the ephemeral range once lost a port that way)."""
+    for _ in range(200):
+        base = random.randrange(20000, 32000, 10)
+        socks = []
+        try:
+            for port in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no {n} consecutive free ports found")
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from deploy_support import DEPLOY
-from support import ROOT, DocsyncServe, free_port, subprocess_env, wait_until
+from support import ROOT, DocsyncServe, free_port, free_port_block, subprocess_env, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -160,9 +160,7 @@ def test_load_balancing_without_sticky_sessions(nginx_factory: Any, browser: Any
     from docsync.client import pull_session
     from docsync.errors import SessionExpiredError
 
-    base = free_port() // 10 * 10
-    if base + 2 > 65535 or base < 20000:
-        base = 41230
+    base = free_port_block(3)
     ports = [base, base + 1, base + 2]
     nginx = nginx_factory("load-balancer", ports)
     secret = "x" * 44
