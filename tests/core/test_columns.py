@@ -401,6 +401,15 @@ def test_views_passed_back_to_the_engine_are_not_copied() -> None:
     assert col(doc, "x")[0] == -1.0
 
 
+class _Subclass(np.ndarray):
+    pass
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
 def test_streamed_numpy_rows_are_copied_so_later_writes_do_not_leak_in() -> None:
     # numpy input is read in place during the call: neither the column, the list column
     # of images nor the pending stream event may keep seeing the caller's memory.
@@ -423,7 +432,10 @@ def test_streamed_numpy_rows_are_copied_so_later_writes_do_not_leak_in() -> None
         np.arange(4, dtype=">f8")[1:3],  # non-native byte order: refused with a hint below
         np.arange(6.0)[::3],  # strided
         np.arange(2, dtype="int16"),  # converted to the column's dtype
-        np.frombuffer(bytes([0, 2]), dtype=bool),  # bools of any non-zero byte
+        np.frombuffer(bytes([0, 2]), dtype=bool),  # bools of any non-zero byte (read-only)
+        np.array([0, 2], dtype=np.uint8).view(bool),  # the same, writable
+        np.arange(2.0).view(_Subclass),  # an ndarray subclass (read through the buffer protocol)
+        _read_only(np.arange(2.0)),
         np.arange(2.0).reshape(2, 1)[:, 0],  # a column of a 2-d array
         np.require(np.arange(2.0), requirements="C").copy(),
     ],
@@ -439,6 +451,23 @@ def test_streamed_arrays_of_every_layout_read_as_numpy_does(new: np.ndarray) -> 
     assert col(doc, "x").tolist()[1:] == np.asarray(new, dtype=np.float64).tolist()
     assert col(doc, "b").tolist()[1:] == [bool(v) for v in b]
     assert set(col(doc, "b").view(np.uint8).tolist()) <= {0, 1}
+
+
+@pytest.mark.parametrize(
+    "dtype", ["?", "b", "B", "h", "H", "i", "I", "l", "L", "q", "Q", "f", "d", "<f8", "=i4", np.intp, np.uintp]
+)
+@pytest.mark.parametrize("shape", [(3,), (3, 2), (3, 1, 2), (0,)])
+def test_numpy_arrays_of_each_native_dtype_stream_as_numpy_reads_them(dtype: Any, shape: tuple[int, ...]) -> None:
+    # exact ndarrays are read from numpy's struct, not through the buffer protocol:
+    # every dtype character, byte-order spelling and shape must read back as numpy has it
+    start = np.zeros((1, *shape[1:]), dtype=dtype)
+    doc = make({"x": start})
+    new = (np.arange(int(np.prod(shape))) % 3).astype(dtype).reshape(shape)
+    doc.stream("s", "data", {"x": new})
+    got = col(doc, "x")
+    assert got.dtype == np.dtype(dtype).newbyteorder("=")
+    assert got.shape == (1 + shape[0], *shape[1:])
+    assert got[1:].tolist() == new.tolist()
 
 
 def test_rolling_columns_reuse_their_buffer_and_keep_every_row_right() -> None:

@@ -278,13 +278,146 @@ fn native_dtype(format: &[u8], itemsize: usize) -> Option<Dtype> {
     Some(dtype)
 }
 
-/// The common case through the buffer protocol alone, with no Python attribute lookups:
-/// a writable, C-contiguous, 1..=8-d array of a native numeric or bool dtype is read (or
-/// viewed, with `borrow`) in one `copy_from_slice`. `None` sends everything else to the
-/// general path: datetime64 (which numpy does not export), other byte orders, strided or
-/// 0-d arrays, read-only arrays (possibly engine memory, passed back without a copy), and
-/// every error with its hint.
-pub fn ndarray_fast(arr: &Bound<'_, PyAny>, borrow: bool) -> PyResult<Option<TypedArray>> {
+/// What keeps a viewed array's memory alive: a buffer export, or the array itself.
+enum Keep {
+    Export(BufferExport),
+    Array(#[allow(dead_code)] Py<PyAny>), // (held, never read)
+}
+
+/// A C-contiguous array of a native numeric or bool dtype, as the fast path reads it.
+struct RawArray {
+    ptr: *const u8,
+    len: usize,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    keep: Keep,
+}
+
+/// C order: each axis of more than one element steps over everything after it.
+fn c_contiguous(shape: &[usize], strides: &[isize], itemsize: usize) -> bool {
+    if shape.contains(&0) {
+        return true;
+    }
+    let mut expected = itemsize as isize;
+    for (&d, &st) in shape.iter().zip(strides).rev() {
+        if d > 1 && st != expected {
+            return false;
+        }
+        expected *= d as isize;
+    }
+    true
+}
+
+/// The head of numpy's `PyArrayObject_fields` (the same in numpy 1.x and 2.x).
+#[repr(C)]
+struct NdArrayHead {
+    ob_base: ffi::PyObject,
+    data: *mut u8,
+    nd: c_int,
+    dimensions: *const isize,
+    strides: *const isize,
+    base: *mut ffi::PyObject,
+    descr: *const DescrHead,
+    flags: c_int,
+}
+
+/// The head of numpy's `PyArray_Descr` (`kind`, `type`, `byteorder` sit at the same
+/// offsets in numpy 1.x and 2.x; what follows differs, so nothing after is read).
+#[repr(C)]
+struct DescrHead {
+    ob_base: ffi::PyObject,
+    typeobj: *mut ffi::PyTypeObject,
+    kind: u8,
+    type_char: u8,
+    byteorder: u8,
+}
+
+const NPY_ARRAY_C_CONTIGUOUS: c_int = 0x0001;
+const NPY_ARRAY_WRITEABLE: c_int = 0x0400;
+
+/// The item size of a numeric or bool type character (None for any other type).
+fn type_char_size(c: u8) -> Option<usize> {
+    Some(match c {
+        b'?' | b'b' | b'B' => 1,
+        b'h' | b'H' => 2,
+        b'i' | b'I' | b'f' => 4,
+        b'l' | b'L' => std::mem::size_of::<std::os::raw::c_long>(),
+        b'q' | b'Q' | b'd' => 8,
+        _ => return None,
+    })
+}
+
+/// An exact `numpy.ndarray` read from numpy's own struct (no buffer export: about a
+/// third of a small stream call, and most of its cost when caches are cold). Outer
+/// `None`: not an exact ndarray, or numpy's layout did not pass the check in
+/// [`numpy_layout_ok`]: use the buffer protocol. `Some(None)`: not for the fast path.
+fn raw_from_fields(arr: &Bound<'_, PyAny>) -> Option<Option<RawArray>> {
+    if !is_exact_ndarray(arr) || !numpy_layout_ok(arr.py()) {
+        return None;
+    }
+    // SAFETY: `arr` is exactly a numpy.ndarray (type checked above), whose object starts
+    // with these fields; `numpy_layout_ok` checked them against numpy's own view of
+    // test arrays. `dimensions` and `strides` hold `nd` items; `descr` is never null.
+    let raw = unsafe {
+        let a = &*(arr.as_ptr() as *const NdArrayHead);
+        let nd = a.nd.max(0) as usize;
+        let flags = a.flags;
+        if nd == 0 || nd > docsync_core::codec::MAX_NDIM || flags & NPY_ARRAY_WRITEABLE == 0 || flags & NPY_ARRAY_C_CONTIGUOUS == 0 {
+            return Some(None);
+        }
+        let d = &*a.descr;
+        let native = matches!(d.byteorder, b'=' | b'|') || (d.byteorder == b'<' && cfg!(target_endian = "little"));
+        let Some(itemsize) = type_char_size(d.type_char).filter(|_| native) else { return Some(None) };
+        let Some(dtype) = native_dtype(&[d.type_char], itemsize) else { return Some(None) };
+        let shape: Vec<usize> = std::slice::from_raw_parts(a.dimensions, nd).iter().map(|&x| x.max(0) as usize).collect();
+        if !c_contiguous(&shape, std::slice::from_raw_parts(a.strides, nd), itemsize) {
+            return Some(None);
+        }
+        let len = shape.iter().product::<usize>() * itemsize;
+        RawArray { ptr: a.data, len, dtype, shape, keep: Keep::Array(arr.clone().unbind()) }
+    };
+    Some(Some(raw))
+}
+
+static NUMPY_LAYOUT_OK: GILOnceCell<bool> = GILOnceCell::new();
+
+/// Whether numpy's array and dtype structs hold what [`raw_from_fields`] reads, checked
+/// once against numpy's own answers for a few arrays (any surprise: the buffer protocol).
+fn numpy_layout_ok(py: Python<'_>) -> bool {
+    *NUMPY_LAYOUT_OK.get_or_init(py, || check_numpy_layout(py).unwrap_or(false))
+}
+
+fn check_numpy_layout(py: Python<'_>) -> PyResult<bool> {
+    let np = py.import("numpy")?;
+    let f8 = np.call_method1("arange", (6,))?.call_method1("astype", ("<f8",))?.call_method1("reshape", (2, 3))?;
+    let i2 = np.call_method1("zeros", (6, ">i2"))?.get_item(pyo3::types::PySlice::new(py, 0, 6, 2))?;
+    i2.getattr("flags")?.setattr("writeable", false)?;
+    let both = NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_WRITEABLE;
+    Ok(fields_read_as(&f8, &[2, 3], &[24, 8], both, b'd', b"=<")? && fields_read_as(&i2, &[3], &[4], 0, b'h', b">")?)
+}
+
+/// Whether `arr`'s struct, read as [`raw_from_fields`] reads it, holds what numpy says.
+fn fields_read_as(arr: &Bound<'_, PyAny>, dims: &[isize], strides: &[isize], flags: c_int, type_char: u8, orders: &[u8]) -> PyResult<bool> {
+    if !is_exact_ndarray(arr) {
+        return Ok(false);
+    }
+    let addr: usize = arr.getattr("__array_interface__")?.get_item("data")?.get_item(0)?.extract()?;
+    // SAFETY: `arr` is an exact ndarray (checked above); see raw_from_fields. The plain
+    // fields (data, nd) are compared before any pointer in the struct is followed.
+    Ok(unsafe {
+        let a = &*(arr.as_ptr() as *const NdArrayHead);
+        a.data as usize == addr
+            && a.nd as usize == dims.len()
+            && std::slice::from_raw_parts(a.dimensions, dims.len()) == dims
+            && std::slice::from_raw_parts(a.strides, dims.len()) == strides
+            && a.flags & (NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_WRITEABLE) == flags
+            && (*a.descr).type_char == type_char
+            && orders.contains(&(*a.descr).byteorder)
+    })
+}
+
+/// The same, through the buffer protocol (any exporter, e.g. an ndarray subclass).
+fn raw_from_buffer(arr: &Bound<'_, PyAny>) -> Option<RawArray> {
     let py = arr.py();
     // SAFETY: a zeroed Py_buffer is valid storage for PyObject_GetBuffer to fill.
     let mut view: Box<ffi::Py_buffer> = Box::new(unsafe { std::mem::zeroed() });
@@ -293,13 +426,13 @@ pub fn ndarray_fast(arr: &Bound<'_, PyAny>, borrow: bool) -> PyResult<Option<Typ
     if rc != 0 {
         // Not exportable (datetime64, object, ...): the general path explains.
         drop(PyErr::take(py));
-        return Ok(None);
+        return None;
     }
     let export = BufferExport(view);
     let v = &*export.0;
     let ndim = v.ndim.max(0) as usize;
     if v.readonly != 0 || ndim == 0 || ndim > docsync_core::codec::MAX_NDIM || v.format.is_null() || v.shape.is_null() {
-        return Ok(None);
+        return None;
     }
     // SAFETY: a successful PyBUF_RECORDS_RO export sets `format` to a NUL-terminated
     // string and `shape` (and `strides`, when not null) to `ndim` items, valid until release.
@@ -311,28 +444,38 @@ pub fn ndarray_fast(arr: &Bound<'_, PyAny>, borrow: bool) -> PyResult<Option<Typ
         )
     };
     let itemsize = v.itemsize.max(0) as usize;
-    let Some(dtype) = native_dtype(format, itemsize) else { return Ok(None) };
+    let dtype = native_dtype(format, itemsize)?;
     let shape: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
-    if let Some(strides) = strides {
-        // C order: each axis of more than one element steps over everything after it.
-        let mut expected = itemsize as isize;
-        let empty = shape.contains(&0);
-        for (&d, &st) in shape.iter().zip(strides).rev() {
-            if d > 1 && st != expected && !empty {
-                return Ok(None);
-            }
-            expected *= d as isize;
-        }
+    if strides.is_some_and(|st| !c_contiguous(&shape, st, itemsize)) {
+        return None;
     }
     let len = v.len.max(0) as usize;
     if len != shape.iter().product::<usize>() * itemsize {
-        return Ok(None);
+        return None;
     }
+    let ptr = v.buf as *const u8;
+    Some(RawArray { ptr, len, dtype, shape, keep: Keep::Export(export) })
+}
+
+/// The common case, with no Python attribute lookups: a writable, C-contiguous,
+/// 1..=8-d array of a native numeric or bool dtype is read (or viewed, with `borrow`) in
+/// one `copy_from_slice` — from numpy's struct for an exact ndarray, else through the
+/// buffer protocol. `None` sends everything else to the general path: datetime64 (which
+/// numpy does not export), other byte orders, strided or 0-d arrays, read-only arrays
+/// (possibly engine memory, passed back without a copy), and every error with its hint.
+pub fn ndarray_fast(arr: &Bound<'_, PyAny>, borrow: bool) -> PyResult<Option<TypedArray>> {
+    let py = arr.py();
+    let raw = match raw_from_fields(arr) {
+        Some(raw) => raw,
+        None => raw_from_buffer(arr),
+    };
+    let Some(RawArray { ptr, len, dtype, shape, keep }) = raw else { return Ok(None) };
     let bytes: &[u8] = if len == 0 {
         &[]
     } else {
-        // SAFETY: a C-contiguous export of `len` bytes at `buf`, alive until release.
-        unsafe { std::slice::from_raw_parts(v.buf as *const u8, len) }
+        // SAFETY: `len` C-contiguous bytes at `ptr`, kept alive by `keep` (the export, or
+        // a reference to the array) for as long as it lives.
+        unsafe { std::slice::from_raw_parts(ptr, len) }
     };
     let needs_normalizing = dtype == Dtype::Bool && bytes.iter().any(|&b| b > 1);
     let data = if needs_normalizing {
@@ -341,19 +484,22 @@ pub fn ndarray_fast(arr: &Bound<'_, PyAny>, borrow: bool) -> PyResult<Option<Typ
         let normalized: Vec<u8> = bytes.iter().map(|&b| (b != 0) as u8).collect();
         aligned_copy(&normalized)
     } else if borrow {
-        let ptr = bytes.as_ptr();
-        let owner: Arc<dyn Send + Sync> = Arc::new(export);
         if len == 0 {
             return Ok(Some(TypedArray { dtype, shape, data: aligned_copy(&[]) }));
         }
-        // SAFETY: the exporter keeps [ptr, ptr + len) valid until the export is released
-        // (when `owner` drops). The memory is mutable by its Python owner, which is why
-        // callers read it only while the GIL is held or the caller keeps the export alive
-        // (see `ndarray_to_typed_borrowed`).
+        let owner: Arc<dyn Send + Sync> = match keep {
+            Keep::Export(export) => Arc::new(export),
+            Keep::Array(array) => Arc::new(array),
+        };
+        // SAFETY: [ptr, ptr + len) stays valid while `owner` lives (a buffer export, or a
+        // reference to the array: numpy moves or frees an array's data only on resize,
+        // which it refuses while other references exist). The memory is mutable by its
+        // Python owner, which is why callers read it only while the GIL is held or the
+        // caller keeps the owner alive (see `ndarray_to_typed_borrowed`).
         unsafe { ArrayBuffer::from_raw(ptr, len, owner) }
     } else if len >= DETACH_BYTES {
         struct Raw<'a>(&'a [u8]);
-        // SAFETY: only read; the export stays alive (held by `export`) during the copy.
+        // SAFETY: only read; `keep` holds the memory alive during the copy.
         unsafe impl Send for Raw<'_> {}
         let raw = Raw(bytes);
         py.allow_threads(move || {
@@ -362,7 +508,7 @@ pub fn ndarray_fast(arr: &Bound<'_, PyAny>, borrow: bool) -> PyResult<Option<Typ
         })
     } else {
         aligned_copy(bytes)
-    };
+    }; // (`keep`, unless moved into the owner, is released here: after the copy)
     Ok(Some(TypedArray { dtype, shape, data }))
 }
 
