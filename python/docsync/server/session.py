@@ -262,14 +262,17 @@ class SessionScheduler:
         kind = getattr(callback, "kind", "next_tick")
         queue = self._session.queue
         if kind == "next_tick":
-            queue.submit(functools.partial(self._run, callback, True))
+            queue.submit(functools.partial(self._run_once, callback))
             return
         if kind == "periodic":
             period = max(1.0, float(getattr(callback, "period_ms", 0) or 0)) / 1000.0
-            handle = queue.call_every(period, functools.partial(self._run, callback, False))  # (no Python frame)
+            # straight to the session (no frame of ours in between, every tick): a removed
+            # callback's timer is cancelled by remove(), and the callback checks .removed
+            run = functools.partial(self._session._run_callback, callback.run, kind, True, True)
+            handle = queue.call_every(period, run)
         else:  # timeout
             delay = max(0.0, float(getattr(callback, "timeout_ms", 0) or 0)) / 1000.0
-            handle = queue.call_later(delay, functools.partial(self._run, callback, True))
+            handle = queue.call_later(delay, functools.partial(self._run_once, callback))
         with self._lock:
             if key in self._handles:
                 self._handles[key] = handle
@@ -294,14 +297,11 @@ class SessionScheduler:
     def __len__(self) -> int:
         return len(self._handles)
 
-    def _run(self, cb: Any, one_shot: bool) -> None:
-        key = id(cb)
-        if one_shot:
-            with self._lock:
-                if self._handles.pop(key, False) is False:
-                    return
-        elif key not in self._handles:  # removed (dict membership is atomic)
-            return
+    def _run_once(self, cb: Any) -> None:
+        """A timeout or next-tick callback: forgotten as it runs (unless removed before)."""
+        with self._lock:
+            if self._handles.pop(id(cb), False) is False:
+                return
         self._session._run_callback(cb.run, getattr(cb, "kind", "callback"), sets_curdoc=True)
 
 
