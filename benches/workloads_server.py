@@ -282,33 +282,54 @@ async def open_sessions(server: ServerProcess, n: int) -> dict[str, float]:
             "rss_after_close": server.rss() - rss0}
 
 
-def cold_floor(ticks: int = 40) -> tuple[float, float]:
+def cold_floor(ticks: int = 40) -> tuple[float, float, float]:
     """What every update at 1 client costs before any server code runs, measured here
-    (same machine): the CPU of a thread waking every 50 ms to do nothing, and of the app's
-    own numpy work in such a thread (cold caches: code that ran 50 ms ago runs ~10× slower
-    than warm on a VM). Seconds of thread CPU per tick."""
+    (same machine): the CPU of a thread waking every 50 ms to do nothing, of the app's
+    own numpy work in such a thread, and of writing an update's bytes (2.5 KiB) to a
+    loopback TCP connection whose reader sleeps in another thread (cold caches: code that
+    ran 50 ms ago runs ~10× slower than warm on a VM). Seconds of thread CPU per tick."""
     import threading
 
     out: dict[str, float] = {}
+    listener = socket.create_server(("127.0.0.1", 0))
+    writer = socket.create_connection(listener.getsockname())
+    writer.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    reader, _ = listener.accept()
+    listener.close()
 
-    def sleeper(work: bool) -> None:
+    def drain() -> None:
+        while reader.recv(1 << 16):
+            pass
+
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
+    payload = bytes(2560)
+
+    def sleeper(step: str) -> None:
         wake = threading.Lock()  # what the server's pool threads sleep on
         wake.acquire()
         total = 0.0
         for i in range(ticks):
             t0 = time.thread_time()
             wake.acquire(True, 0.05)
-            if work:
+            if step != "wake":
                 x = np.arange(i * 100, i * 100 + 100, dtype=np.float64)
                 dict(x=x, y=np.sin(x / 50.0), t=np.full(100, time.time()))
+            if step == "send":
+                writer.sendall(payload)
             total += time.thread_time() - t0
-        out["work" if work else "wake"] = total / ticks
+        out[step] = total / ticks
 
-    for work in (False, True):
-        t = threading.Thread(target=sleeper, args=(work,))
-        t.start()
-        t.join()
-    return out["wake"], out["work"] - out["wake"]
+    try:
+        for step in ("wake", "work", "send"):
+            t = threading.Thread(target=sleeper, args=(step,))
+            t.start()
+            t.join()
+    finally:
+        writer.close()
+        drainer.join(5)
+        reader.close()
+    return out["wake"], out["work"] - out["wake"], out["send"] - out["work"]
 
 
 def run(quick: bool, memcpy: float) -> list[Result]:
@@ -325,9 +346,10 @@ def run(quick: bool, memcpy: float) -> list[Result]:
                         samples[system].append(asyncio.run(stream_window(servers[system], nclients, seconds)))
                 note = ""
                 if nclients == 1:
-                    wake, numpy_work = cold_floor()
+                    wake, numpy_work, send = cold_floor()
                     note = (f"floor on this machine: a thread waking every 50 ms costs {wake * 1e6:.0f} µs CPU, "
-                            f"the app's numpy work in it {numpy_work * 1e6:.0f} µs (cold)")
+                            f"the app's numpy work in it {numpy_work * 1e6:.0f} µs (cold), "
+                            f"sending 2.5 KiB on loopback TCP {send * 1e6:.0f} µs")
                 for metric, unit, label in (
                     ("cpu_per_update", "server CPU per delivered update", "CPU"),
                     ("lat_median", "latency median", "latency median"),
