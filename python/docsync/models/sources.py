@@ -280,8 +280,7 @@ class ColumnDataSource(ColumnarDataSource):
             self._stream_detached(cols, rollover)
         else:
             with doc._lock:
-                if self._id in doc._column_stash:
-                    doc._sync_property(self, "data")
+                doc._sync_property(self, "data")
                 doc._engine.stream(self._id, "data", cols, rollover)
         if cbs:
             self._fire_change("data", old, self.data)

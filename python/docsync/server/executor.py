@@ -252,9 +252,7 @@ class SessionPool:
             del self._timer_owners[handle.queue]
 
     def _fire_due_locked(self, now: float) -> None:
-        timers = self._timers
-        if not timers or timers[0][0] > now:
-            return
+        """Move the due timers to the ready line (the caller saw the first one due)."""
         self._firing = True
         try:
             self._fire_locked(now)
