@@ -150,15 +150,14 @@ class SessionCallback:
         if self.kind != "periodic":
             doc._forget_callback(self)
         result: Any = None
-        token = _curdoc.set(doc)  # (set_curdoc, inlined: this runs on every tick)
         try:
-            if getattr(self.callback, "nolock", False):
-                result = self.callback()
-            else:
-                with doc._lock:
+            with set_curdoc(doc):
+                if getattr(self.callback, "nolock", False):
                     result = self.callback()
+                else:
+                    with doc._lock:
+                        result = self.callback()
         finally:
-            _curdoc.reset(token)
             pending = result is not None and inspect.isawaitable(result)
             if not pending:
                 self._run_lock.release()

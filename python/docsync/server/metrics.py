@@ -41,7 +41,7 @@ class Tally:
     ``keys[i]``. Made by :meth:`Metrics.tally`, which adds the live values to its own when
     rendering and keeps the final ones once the tally is retired."""
 
-    __slots__ = ("keys", "values", "__weakref__")
+    __slots__ = ("keys", "values")
 
     def __init__(self, keys: tuple[Key, ...]) -> None:
         self.keys = keys
