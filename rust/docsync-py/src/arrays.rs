@@ -362,7 +362,7 @@ fn raw_from_fields(arr: &Bound<'_, PyAny>) -> Option<Option<RawArray>> {
         let a = &*(arr.as_ptr() as *const NdArrayHead);
         let nd = a.nd.max(0) as usize;
         let flags = a.flags;
-        if nd == 0 || nd > docsync_core::codec::MAX_NDIM || flags & NPY_ARRAY_WRITEABLE == 0 || flags & NPY_ARRAY_C_CONTIGUOUS == 0 {
+        if nd == 0 || nd > docsync_core::codec::MAX_NDIM || flags & NPY_ARRAY_WRITEABLE == 0 {
             return Some(None);
         }
         let d = &*a.descr;
