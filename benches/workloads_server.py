@@ -133,6 +133,7 @@ class StreamClient:
 
 class DocsyncClient(StreamClient):
     last_ack = 0.0
+    unacked_bytes = 0
 
     async def connect(self, port: int) -> None:
         from docsync import core
@@ -161,8 +162,10 @@ class DocsyncClient(StreamClient):
                     if event["k"] == "stream":
                         self.record(float(event["columns"]["t"][-1]), len(data))
                 now = time.monotonic()
-                if now - self.last_ack >= 1.0:  # batched, as docsync.js and the Python client do
-                    self.last_ack = now
+                self.unacked_bytes += len(data)
+                # batched as docsync.js and the Python client do: 5 s, or 4 MiB, whichever first
+                if now - self.last_ack >= 5.0 or self.unacked_bytes >= 4 << 20:
+                    self.last_ack, self.unacked_bytes = now, 0
                     try:
                         await self.conn.write_message(core.encode_message("ack", ack=msg.seq), binary=True)
                     except WebSocketClosedError:

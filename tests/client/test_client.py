@@ -546,3 +546,31 @@ def test_changes_from_another_thread_are_sent_on_their_own(server: Server) -> No
         time.sleep(0.3)  # let the idle check back off fully first
         slider.value = 4.0  # from this thread, no flush(), no callback
         wait_for(lambda: remote.value == 4.0, 5, "the change at b")
+
+
+def test_acks_are_rare_but_a_large_backlog_is_acknowledged_at_once(server: Server) -> None:
+    """Acks only trim the server's log: small changes are acknowledged 5 s after the first
+    one; 4 MiB of unacknowledged changes are acknowledged as soon as they arrive."""
+    from docsync.client import session as client_session
+    from docsync.document import Document
+    from docsync.models import ColumnDataSource
+
+    assert client_session._ACK_DELAY == 5.0 and client_session._ACK_BYTES == 4 * 1024 * 1024
+    doc = Document()
+    source = ColumnDataSource(data={"x": np.arange(3.0)}, name="src")
+    doc.add_root(source)
+    with push_session(doc, url=server.root) as a, pull_session(a.id, url=server.root) as b:
+        remote = b.document.select_one({"name": "src"})
+        doc.add_next_tick_callback(lambda: source.stream({"x": np.array([1.0])}))
+        a.force_roundtrip()
+        wait_for(lambda: len(remote.data["x"]) == 4, 10, "the small change")
+        time.sleep(0.5)
+        assert b._acked_seq is None or b._acked_seq < b._last_seq, "a small change was acknowledged at once"
+        # 3 changes of 1.5 MiB each: the second one passes 4 MiB, the ack follows it at once
+        for _ in range(3):
+            doc.add_next_tick_callback(lambda: source.stream({"x": np.zeros(196_608)}))
+            a.force_roundtrip()
+        t0 = time.monotonic()
+        wait_for(lambda: b._acked_seq is not None and b._acked_seq >= b._last_seq - 1 and len(remote.data["x"]) > 500_000,
+                 10, "the ack after 4 MiB")
+        assert time.monotonic() - t0 < 4.0

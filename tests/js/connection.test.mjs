@@ -90,12 +90,34 @@ test("patches apply in order and are acknowledged in batches", () => {
   for (let seq = 6; seq <= 8; seq++) ws.receive("patch", { seq, p: { events: [{ k: "set", id: "s", prop: "value", value: seq }] } });
   assert.equal(doc.get("s").get("value"), 8);
   assert.deepEqual(ws.take("ack"), []);
-  timers.advance(999);
+  timers.advance(4999);
   assert.deepEqual(ws.take("ack"), []);
   timers.advance(1);
   assert.deepEqual(ws.take("ack").map((m) => m.ack), [8]);
   ws.receive("patch", { seq: 8, p: { events: [{ k: "set", id: "s", prop: "value", value: 0 }] } }); // duplicate
   assert.equal(doc.get("s").get("value"), 8);
+});
+
+test("an ack goes out at once after ackEvery changes or ackBytes of them", () => {
+  const set = (seq, value) => ({ seq, p: { events: [{ k: "set", id: "s", prop: "value", value } ] } });
+  const { ws } = setup({ ackEvery: 3 });
+  ws.take();
+  ws.receive("patch", set(6, 1));
+  ws.receive("patch", set(7, 2));
+  assert.deepEqual(ws.take("ack"), []);
+  ws.receive("patch", set(8, 3));
+  assert.deepEqual(ws.take("ack").map((m) => m.ack), [8]);
+
+  const big = setup({ ackBytes: 1000 });
+  big.ws.take();
+  big.ws.receive("patch", set(6, "x".repeat(600)));
+  assert.deepEqual(big.ws.take("ack"), []);
+  big.ws.receive("patch", set(7, "y".repeat(600))); // 1,200+ bytes unacknowledged
+  assert.deepEqual(big.ws.take("ack").map((m) => m.ack), [7]);
+  big.ws.receive("patch", set(8, "z".repeat(600))); // the count starts again after an ack
+  assert.deepEqual(big.ws.take("ack"), []);
+  big.timers.advance(5000);
+  assert.deepEqual(big.ws.take("ack").map((m) => m.ack), [8]);
 });
 
 test("a dragged slider: one change in flight, then only the latest value", async () => {

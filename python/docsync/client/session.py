@@ -56,8 +56,12 @@ __all__ = [
 log = logging.getLogger("docsync.client")
 
 DEFAULT_MAX_MESSAGE_SIZE = 20 * 1024 * 1024
-_ACK_EVERY = 256  # acknowledge at least every this many server changes …
-_ACK_DELAY = 1.0  # … or this many seconds after the first unacknowledged one (acks only trim the server's log)
+# Acks only let the server trim its log (resuming does not depend on them) and each one
+# wakes the server's I/O loop, so they are rare: one 5 s after the first unacknowledged
+# change, or at once after 256 changes or 4 MiB of them (as docsync.js does).
+_ACK_EVERY = 256
+_ACK_BYTES = 4 * 1024 * 1024
+_ACK_DELAY = 5.0
 _BACKOFF = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
 
@@ -228,6 +232,7 @@ class ClientSession:
         self._inflight: dict[tuple[str, str], int] = {}  # (model id, prop) -> msg number
         self._last_seq: int | None = None  # last server change received
         self._acked_seq: int | None = None  # last change we acknowledged
+        self._unacked_bytes = 0  # bytes of the changes received since then
         self._ack_handle: asyncio.TimerHandle | None = None
         self._requests: dict[int, asyncio.Future[Any]] = {}
         self._drained: asyncio.Event | None = None  # set when _unacked is empty
@@ -439,7 +444,7 @@ class ClientSession:
                     raise _Refused(self._expired_error(msg.payload))
                 if msg.type == "error" and msg.ack is None:
                     raise _Refused(self._error_from_payload(msg.payload, during_handshake=True))
-                self._dispatch(msg)
+                self._dispatch(msg, len(data))
         except asyncio.TimeoutError:
             ws.close()
             self._ws = None
@@ -566,9 +571,9 @@ class ClientSession:
                 continue
             msg = self._decode(data)
             if msg is not None:
-                self._dispatch(msg)
+                self._dispatch(msg, len(data))
 
-    def _dispatch(self, msg: Any) -> None:
+    def _dispatch(self, msg: Any, nbytes: int = 0) -> None:
         t = msg.type
         if t == "patch":
             seq = msg.seq
@@ -579,6 +584,7 @@ class ClientSession:
             patch = msg.patch
             assert self._worker is not None
             self._worker.submit(lambda: self._apply_remote(patch))
+            self._unacked_bytes += nbytes
             self._schedule_ack()
         elif t == "snapshot":
             self._on_snapshot(msg)
@@ -638,7 +644,7 @@ class ClientSession:
         last, acked = self._last_seq, self._acked_seq
         if last is None or last == acked:
             return
-        if acked is not None and last - acked >= _ACK_EVERY:
+        if (acked is not None and last - acked >= _ACK_EVERY) or self._unacked_bytes >= _ACK_BYTES:
             self._send_ack()
         elif self._ack_handle is None:
             assert self._loop is not None
@@ -652,6 +658,7 @@ class ClientSession:
         if ws is None or not self._ready or last is None:
             return
         self._acked_seq = last
+        self._unacked_bytes = 0
         with contextlib.suppress(Exception):
             ws.write_message(_core.encode_message("ack", ack=last), binary=True)
 

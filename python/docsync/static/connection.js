@@ -37,7 +37,7 @@ export class Connection {
   /**
    * @param doc DocumentMirror to keep in sync
    * @param options `{wsUrl, token, clientId, WebSocket, notice, timers, random,
-   *   backoff: {initial, max, factor}, ackDelay, ackEvery, maxMessageSize, onError}`
+   *   backoff: {initial, max, factor}, ackDelay, ackEvery, ackBytes, maxMessageSize, onError}`
    */
   constructor(doc, options = {}) {
     if (!options.wsUrl) throw new Error("Connection needs a wsUrl");
@@ -50,8 +50,12 @@ export class Connection {
     this.timers = options.timers ?? { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (t) => clearTimeout(t) };
     this.random = options.random ?? Math.random;
     this.backoff = { initial: 250, max: 8000, factor: 2, ...(options.backoff ?? {}) };
-    this.ackDelay = options.ackDelay ?? 1000; // acks only let the server trim its log: rarely is enough
+    // Acks only let the server trim its log (resuming does not depend on them), and each
+    // one wakes the server's I/O loop: send one 5 s after the first unacknowledged change,
+    // or at once after 256 changes or 4 MiB of them, so the log stays small either way.
+    this.ackDelay = options.ackDelay ?? 5000;
     this.ackEvery = options.ackEvery ?? 256;
+    this.ackBytes = options.ackBytes ?? 4 * 1024 * 1024;
     this.decodeLimits = { maxSize: options.maxMessageSize ?? Infinity, maxDepth: options.maxDepth ?? 64 };
     this.onError = options.onError ?? null;
 
@@ -72,6 +76,7 @@ export class Connection {
     this.reconnectTimer = null;
     this.ackTimer = null;
     this.unacked = 0;
+    this.unackedBytes = 0;
     this.flushQueued = false;
     this.waiters = new Map(); // client seq → {resolve, reject, t0} for ping/info
     this._ready = null;
@@ -246,7 +251,7 @@ export class Connection {
     }
     switch (msg.t) {
       case "snapshot": this._onSnapshot(msg); break;
-      case "patch": this._onPatch(msg); break;
+      case "patch": this._onPatch(msg, data.byteLength); break;
       case "ok": this._onOk(msg); break;
       case "error": this._onError(msg); break;
       case "pong":
@@ -294,7 +299,7 @@ export class Connection {
     }
   }
 
-  _onPatch(msg) {
+  _onPatch(msg, nbytes = 0) {
     if (this.lastSeq === null) return; // no snapshot yet: the snapshot will include it
     const seq = msg.seq;
     this._advanceOwn();
@@ -319,12 +324,13 @@ export class Connection {
     }
     this.lastSeq = seq;
     this._advanceOwn();
-    this._scheduleAck();
+    this._scheduleAck(nbytes);
   }
 
-  _scheduleAck() {
+  _scheduleAck(nbytes = 0) {
     this.unacked++;
-    if (this.unacked >= this.ackEvery) { this._sendAck(); return; }
+    this.unackedBytes += nbytes;
+    if (this.unacked >= this.ackEvery || this.unackedBytes >= this.ackBytes) { this._sendAck(); return; }
     if (this.ackTimer === null) {
       this.ackTimer = this.timers.setTimeout(() => { this.ackTimer = null; this._sendAck(); }, this.ackDelay);
     }
@@ -333,7 +339,7 @@ export class Connection {
   _sendAck() {
     if (this.ackTimer !== null) { this.timers.clearTimeout(this.ackTimer); this.ackTimer = null; }
     if (this.unacked === 0 || this.lastSeq === null) return;
-    if (this._send("ack", { ack: this.lastSeq })) this.unacked = 0;
+    if (this._send("ack", { ack: this.lastSeq })) { this.unacked = 0; this.unackedBytes = 0; }
   }
 
   _settle(seq) {
