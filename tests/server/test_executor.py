@@ -523,3 +523,29 @@ def test_stress_free_queues_never_wait_for_a_blocked_one(blocker: threading.Even
     assert worst, "no job ran"
     assert max(worst) < 0.5, f"a job waited {max(worst):.3f} s (of {len(worst)} jobs)"
     assert not math.isnan(sum(worst))
+
+
+def test_queues_and_timers_are_forgotten_once_unused(pool: SessionPool) -> None:
+    """The scheduling core drops a queue when its Python object is gone and it has no jobs
+    or timers left, and a timer once it fired (one-shot) or was cancelled."""
+    import gc
+
+    base_queues, base_timers = pool._core.held
+    done: list[int] = []
+    periodic: list[TimerHandle] = []
+    for i in range(200):
+        q = SerialQueue(pool)
+        q.submit(lambda i=i: done.append(i))
+        q.call_later(0.01, lambda: done.append(-1))
+        periodic.append(q.call_every(0.02, lambda: None))
+        q.call_later(3600, lambda: None).cancel()  # cancelled long before it is due
+    del q
+    wait_for(lambda: len(done) == 400, timeout=10, what="the jobs and one-shot timers")
+    assert pool._core.held[1] >= base_timers + 200  # the periodic ones are live
+    for h in periodic:
+        h.cancel()
+    del periodic
+    gc.collect()
+    # cancelled entries leave the timer heap when they reach its top, whatever their
+    # deadline: the keeper's next wake-up clears them all
+    wait_for(lambda: pool._core.held == (base_queues, base_timers), timeout=10, what="queues and timers forgotten")

@@ -9,6 +9,7 @@ pub mod convert;
 mod document;
 pub mod errors;
 mod patch;
+mod pool;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -29,5 +30,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(patch::registered_types, m)?)?;
     m.add_function(wrap_pyfunction!(patch::diff, m)?)?;
     m.add_function(wrap_pyfunction!(patch::apply, m)?)?;
+    // the server's session pool: scheduling state (threads stay in Python)
+    m.add_class::<pool::PoolCore>()?;
     Ok(())
 }

@@ -1,0 +1,626 @@
+//! The scheduling core of the server's session pool (`docsync.server.executor`): per-session
+//! serial queues, their timers, and which worker thread does what next.
+//!
+//! Why here and not in Python: a streaming session wakes a worker 20 times a second, and
+//! every wake-up runs with cold caches; the ~70 lines of Python bookkeeping per wake-up
+//! (timer heap, ready line, keeper) cost more CPU than the update itself. Here they are a
+//! few hundred native instructions.
+//!
+//! Threads stay Python threads, and they sleep in Python (`threading.Lock.acquire` with a
+//! timeout): [`PoolCore::next_job`] tells a worker what to run, or how long to sleep.
+//! Nothing here blocks or releases the GIL, so every method runs atomically with respect to
+//! the others; the mutex around the state only guards against re-entry while a method
+//! calls back into Python (starting a thread, dropping objects), and it is never held
+//! then.
+//!
+//! The policy is the one documented in `executor.py`: jobs of one queue run one at a
+//! time in order, a queue goes to the back of the ready line after each job, timers fire
+//! as jobs of their queue, a periodic timer skips a firing while its previous run is
+//! queued or running, a thread that finishes a job takes the next one without sleeping,
+//! and one idle thread (the keeper) sleeps until the next deadline and helps when the
+//! running jobs make no progress for `help_after` seconds.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+
+/// Seconds of `CLOCK_MONOTONIC`, computed exactly as Python's `time.monotonic()` does, so
+/// deadlines made in Python (`time.monotonic() + delay`) compare with ours.
+fn monotonic() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec we own; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let ns = ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64;
+    if ns % 1_000_000_000 == 0 {
+        (ns / 1_000_000_000) as f64
+    } else {
+        ns as f64 / 1e9
+    }
+}
+
+struct Job {
+    func: Py<PyAny>,
+    fut: Option<Py<PyAny>>,
+    timer: Option<u64>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    scheduled: bool, // in the ready line or running
+    closed: bool,
+    released: bool, // its Python object is gone: forget it once idle
+}
+
+struct Timer {
+    queue: u64,
+    func: Py<PyAny>,
+    deadline: f64,
+    period: Option<f64>,
+    order: u64,     // of its current heap entry (older entries are stale)
+    in_flight: bool, // a job of it is queued or running
+    cancelled: bool,
+    armed: bool, // counted among the live timers
+}
+
+#[derive(PartialEq)]
+enum Doing {
+    Starting,
+    Running,
+    Idle,   // sleeping until woken
+    Keeper, // sleeping until the next deadline
+}
+
+struct Worker {
+    wake: Py<PyAny>, // a threading.Lock, held while the thread sleeps; released to wake it
+    released: bool,  // released and not yet taken back by the thread's next sleep
+    doing: Doing,
+    queue: Option<u64>,
+    timer: Option<u64>,
+    notified: bool,
+    awake: bool, // just ran a job: taking the next one costs no wake-up
+    watched_progress: Option<u64>,
+    watched_since: f64,
+}
+
+#[derive(Default)]
+struct State {
+    queues: HashMap<u64, Queue>,
+    next_queue: u64,
+    ready: VecDeque<u64>,
+    heap: BinaryHeap<Reverse<(u64, u64, u64)>>, // (deadline bits, order, timer id)
+    timers: HashMap<u64, Timer>,
+    next_timer: u64,
+    order: u64,
+    timer_owners: HashMap<u64, usize>, // live timers per queue
+    timer_count: usize,
+    workers: Vec<Worker>,
+    idle: Vec<usize>, // LIFO: the warmest first
+    keeper: Option<usize>,
+    keeper_until: f64,
+    running: Vec<usize>,
+    waking: usize, // notified, not yet awake
+    progress: u64, // jobs finished
+    firing: bool,
+    to_spawn: Vec<usize>,
+    to_drop: Vec<Py<PyAny>>,
+}
+
+/// What a worker does next: a job `(func, future or None)`, or sleep for this many
+/// seconds (`-1.0`: until woken).
+pub enum Next {
+    Run(Py<PyAny>, Option<Py<PyAny>>),
+    Sleep(f64),
+}
+
+impl<'py> IntoPyObject<'py> for Next {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            Next::Run(func, fut) => Ok((func, fut).into_pyobject(py)?.into_any()),
+            Next::Sleep(seconds) => Ok(seconds.into_pyobject(py)?.into_any()),
+        }
+    }
+}
+
+/// The scheduling state of one `SessionPool` (see the module docs).
+#[pyclass(module = "docsync._core", frozen)]
+pub struct PoolCore {
+    max_workers: usize,
+    help_after: f64,
+    allocate_lock: Py<PyAny>,
+    spawn: Py<PyAny>,
+    state: Mutex<State>,
+}
+
+impl State {
+    fn enqueue(&mut self, py: Python<'_>, help_after: f64, max_workers: usize, alloc: &Py<PyAny>, qid: u64, job: Job) -> bool {
+        let Some(q) = self.queues.get_mut(&qid) else { return false };
+        q.jobs.push_back(job);
+        if q.scheduled {
+            return true;
+        }
+        q.scheduled = true;
+        self.ready.push_back(qid);
+        if self.waking > 0 || self.firing {
+            return true;
+        }
+        if self.running.is_empty() {
+            match self.keeper {
+                Some(k) => self.wake(py, k),
+                None => self.wake_idle(py, max_workers, alloc),
+            }
+        } else if self.keeper.is_none() {
+            self.wake_idle(py, max_workers, alloc); // someone must watch for a stuck job
+        } else if self.keeper_until > monotonic() + help_after {
+            let k = self.keeper.unwrap();
+            self.wake(py, k); // re-time its watch
+        }
+        true
+    }
+
+    fn push_timer(&mut self, id: u64) {
+        self.order += 1;
+        let order = self.order;
+        let t = self.timers.get_mut(&id).expect("timer");
+        t.order = order;
+        self.heap.push(Reverse((t.deadline.to_bits(), order, id)));
+    }
+
+    fn forget_timer(&mut self, id: u64) {
+        let t = self.timers.get_mut(&id).expect("timer");
+        t.armed = false;
+        let queue = t.queue;
+        self.timer_count -= 1;
+        if let Some(n) = self.timer_owners.get_mut(&queue) {
+            *n -= 1;
+            if *n == 0 {
+                self.timer_owners.remove(&queue);
+            }
+        }
+    }
+
+    /// The first live heap entry's timer, dropping stale and cancelled entries on the way.
+    fn heap_top(&mut self) -> Option<(f64, u64)> {
+        while let Some(&Reverse((bits, order, id))) = self.heap.peek() {
+            match self.timers.get(&id) {
+                Some(t) if t.order == order && !t.cancelled => return Some((f64::from_bits(bits), id)),
+                Some(t) if t.order == order && !t.in_flight => {
+                    // cancelled, no job of it pending: gone for good
+                    let t = self.timers.remove(&id).unwrap();
+                    self.to_drop.push(t.func);
+                }
+                _ => {}
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    fn next_deadline(&mut self) -> f64 {
+        self.heap_top().map_or(f64::INFINITY, |(d, _)| d)
+    }
+
+    /// Move the due timers to their queues' jobs.
+    fn fire_due(&mut self, py: Python<'_>, help_after: f64, max_workers: usize, alloc: &Py<PyAny>, now: f64) {
+        self.firing = true;
+        while let Some((deadline, id)) = self.heap_top() {
+            if deadline > now {
+                break;
+            }
+            self.heap.pop();
+            let t = self.timers.get_mut(&id).unwrap();
+            let qid = t.queue;
+            if let Some(period) = t.period {
+                // re-armed in place: same timer, same counts
+                while t.deadline <= now {
+                    t.deadline += period;
+                }
+                let skip = t.in_flight; // the previous run is not done: skip this one
+                if !skip {
+                    t.in_flight = true;
+                }
+                let func = t.func.clone_ref(py);
+                self.push_timer(id);
+                if skip {
+                    self.to_drop.push(func);
+                    continue;
+                }
+                if !self.queue_open(qid) {
+                    self.timers.get_mut(&id).unwrap().in_flight = false;
+                    self.to_drop.push(func);
+                    continue;
+                }
+                self.enqueue(py, help_after, max_workers, alloc, qid, Job { func, fut: None, timer: Some(id) });
+            } else {
+                self.forget_timer(id);
+                if !self.queue_open(qid) {
+                    let t = self.timers.remove(&id).unwrap();
+                    self.to_drop.push(t.func);
+                    continue;
+                }
+                t_in_flight(&mut self.timers, id);
+                let func = self.timers[&id].func.clone_ref(py);
+                self.enqueue(py, help_after, max_workers, alloc, qid, Job { func, fut: None, timer: Some(id) });
+            }
+        }
+        self.firing = false;
+    }
+
+    fn queue_open(&self, qid: u64) -> bool {
+        self.queues.get(&qid).is_some_and(|q| !q.closed)
+    }
+
+    /// True when every live timer belongs to a queue that is running now (such a timer
+    /// cannot be held up by the running job more than the job itself holds it).
+    fn only_own_timers(&self) -> bool {
+        let mut own = 0;
+        for &w in &self.running {
+            if let Some(q) = self.workers[w].queue {
+                own += self.timer_owners.get(&q).copied().unwrap_or(0);
+            }
+        }
+        own >= self.timer_count
+    }
+
+    fn needs_keeper(&self) -> bool {
+        !self.ready.is_empty() || (self.timer_count > 0 && !self.only_own_timers())
+    }
+
+    fn wake(&mut self, py: Python<'_>, w: usize) {
+        self.waking += 1;
+        let worker = &mut self.workers[w];
+        worker.notified = true;
+        if !worker.released && worker.wake.bind(py).call_method0(pyo3::intern!(py, "release")).is_ok() {
+            worker.released = true;
+        }
+        // a woken keeper is no longer watching; a woken idle one left the stack
+        if self.keeper == Some(w) {
+            self.keeper = None;
+            self.keeper_until = f64::INFINITY;
+        } else if let Some(i) = self.idle.iter().position(|&x| x == w) {
+            self.idle.remove(i);
+        }
+    }
+
+    fn wake_idle(&mut self, py: Python<'_>, max_workers: usize, alloc: &Py<PyAny>) {
+        if let Some(&w) = self.idle.last() {
+            self.wake(py, w);
+        } else if self.workers.len() < max_workers {
+            let Ok(lock) = alloc.call0(py) else { return };
+            if lock.call_method0(py, "acquire").is_err() {
+                return;
+            }
+            self.workers.push(Worker {
+                wake: lock,
+                released: false,
+                doing: Doing::Starting,
+                queue: None,
+                timer: None,
+                notified: false,
+                awake: false,
+                watched_progress: None,
+                watched_since: 0.0,
+            });
+            self.waking += 1;
+            self.to_spawn.push(self.workers.len() - 1);
+        }
+    }
+
+    /// The worker `me` is done with its job, or awake after a sleep (`woke`: its sleep
+    /// took the lock back, i.e. ended by a release, not by its timeout).
+    fn arrive(&mut self, me: usize, woke: bool) {
+        let w = &mut self.workers[me];
+        match w.doing {
+            Doing::Running => {
+                w.awake = true;
+                let qid = w.queue.take();
+                let timer = w.timer.take();
+                if let Some(i) = self.running.iter().position(|&x| x == me) {
+                    self.running.swap_remove(i);
+                }
+                self.progress += 1;
+                if let Some(id) = timer {
+                    self.job_done(id);
+                }
+                if let Some(qid) = qid {
+                    self.after_job(qid);
+                }
+            }
+            Doing::Starting => {
+                self.waking -= 1;
+                w.notified = false;
+            }
+            Doing::Idle | Doing::Keeper => {
+                w.awake = false;
+                if woke {
+                    w.released = false;
+                }
+                // A release after a timeout stays pending and ends the next sleep at once:
+                // that sleep then arrives here neither notified nor the keeper (spurious).
+                if w.notified {
+                    w.notified = false;
+                    self.waking -= 1;
+                } else if self.keeper == Some(me) {
+                    self.keeper = None; // timed out
+                    self.keeper_until = f64::INFINITY;
+                } else if let Some(i) = self.idle.iter().position(|&x| x == me) {
+                    self.idle.remove(i); // a spurious wake-up
+                }
+            }
+        }
+        self.workers[me].doing = Doing::Running; // until it picks a sleep below
+    }
+
+    fn job_done(&mut self, id: u64) {
+        let Some(t) = self.timers.get_mut(&id) else { return };
+        t.in_flight = false;
+        if t.period.is_none() || (t.cancelled && !t.armed) {
+            // a one-shot that ran, or a cancelled periodic one: its heap entries are
+            // stale once it is gone
+            let t = self.timers.remove(&id).unwrap();
+            self.to_drop.push(t.func);
+        }
+    }
+
+    fn after_job(&mut self, qid: u64) {
+        let Some(q) = self.queues.get_mut(&qid) else { return };
+        if q.jobs.is_empty() {
+            q.scheduled = false;
+            self.maybe_forget_queue(qid);
+        } else {
+            self.ready.push_back(qid); // to the back of the line
+        }
+    }
+
+    fn maybe_forget_queue(&mut self, qid: u64) {
+        if let Some(q) = self.queues.get(&qid) {
+            if q.released && !q.scheduled && q.jobs.is_empty() && !self.timer_owners.contains_key(&qid) {
+                self.queues.remove(&qid);
+            }
+        }
+    }
+
+    fn next(&mut self, py: Python<'_>, help_after: f64, max_workers: usize, alloc: &Py<PyAny>, me: usize) -> Next {
+        loop {
+            let now = monotonic();
+            if self.heap_top().is_some_and(|(d, _)| d <= now) {
+                self.fire_due(py, help_after, max_workers, alloc, now);
+            }
+            let mut take = false;
+            if !self.ready.is_empty() {
+                let w = &mut self.workers[me];
+                if w.awake || self.running.is_empty() {
+                    take = true;
+                } else if w.watched_progress != Some(self.progress) {
+                    // the running ones move on
+                    w.watched_progress = Some(self.progress);
+                    w.watched_since = now;
+                } else if now - w.watched_since >= help_after {
+                    take = true; // stuck: help
+                }
+            } else {
+                self.workers[me].watched_progress = None;
+            }
+            if take {
+                let qid = self.ready.pop_front().unwrap();
+                self.workers[me].watched_progress = None;
+                let Some(job) = self.queues.get_mut(&qid).and_then(|q| q.jobs.pop_front()) else {
+                    continue; // cannot happen: a ready queue has jobs
+                };
+                let w = &mut self.workers[me];
+                w.queue = Some(qid);
+                w.timer = job.timer;
+                w.awake = true;
+                self.running.push(me);
+                if self.keeper.is_none() && self.waking == 0 && self.needs_keeper() {
+                    self.wake_idle(py, max_workers, alloc);
+                }
+                if let Some(id) = job.timer {
+                    if self.timers.get(&id).is_none_or(|t| t.cancelled) {
+                        // cancelled after it was queued: done without running
+                        self.to_drop.push(job.func);
+                        self.arrive(me, false);
+                        continue;
+                    }
+                }
+                return Next::Run(job.func, job.fut);
+            }
+            self.workers[me].awake = false;
+            // nothing to take now: watch (keeper) or sleep
+            if self.keeper.is_none() && (!self.ready.is_empty() || self.timer_count > 0) {
+                let mut deadline = self.next_deadline();
+                if !self.ready.is_empty() {
+                    deadline = deadline.min(now + help_after);
+                }
+                self.keeper = Some(me);
+                self.keeper_until = deadline;
+                self.workers[me].doing = Doing::Keeper;
+                return Next::Sleep(if deadline == f64::INFINITY { -1.0 } else { (deadline - now).max(0.0) });
+            }
+            if !self.ready.is_empty() && self.keeper_until > now + help_after {
+                if let Some(k) = self.keeper {
+                    // Jobs wait, but the keeper set its watch before they were queued:
+                    // re-time it, or they wait for its next deadline or a running job's end.
+                    self.wake(py, k);
+                }
+            }
+            self.idle.push(me);
+            self.workers[me].doing = Doing::Idle;
+            return Next::Sleep(-1.0);
+        }
+    }
+}
+
+fn t_in_flight(timers: &mut HashMap<u64, Timer>, id: u64) {
+    if let Some(t) = timers.get_mut(&id) {
+        t.in_flight = true;
+    }
+}
+
+impl PoolCore {
+    /// Run `f` on the state, then (lock released) start the threads it asked for and drop
+    /// the Python objects it let go of: either may run Python code that calls back here.
+    fn with_state<R>(&self, py: Python<'_>, f: impl FnOnce(&mut State) -> R) -> PyResult<R> {
+        let (result, spawn, drop) = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let result = f(&mut st);
+            let spawn = std::mem::take(&mut st.to_spawn);
+            let drop = std::mem::take(&mut st.to_drop);
+            let spawn: Vec<(usize, Py<PyAny>)> = spawn.into_iter().map(|i| (i, st.workers[i].wake.clone_ref(py))).collect();
+            (result, spawn, drop)
+        };
+        drop_all(drop);
+        for (index, lock) in spawn {
+            self.spawn.call1(py, (index, lock))?;
+        }
+        Ok(result)
+    }
+}
+
+fn drop_all(objects: Vec<Py<PyAny>>) {
+    drop(objects);
+}
+
+#[pymethods]
+impl PoolCore {
+    /// `allocate_lock()` makes a worker's wake lock; `spawn(index, lock)` starts the
+    /// Python thread of a new worker, which then loops on :meth:`next_job`.
+    #[new]
+    fn new(max_workers: usize, help_after: f64, allocate_lock: Py<PyAny>, spawn: Py<PyAny>) -> Self {
+        let state = State { keeper_until: f64::INFINITY, ..State::default() };
+        PoolCore { max_workers: max_workers.max(1), help_after, allocate_lock, spawn, state: Mutex::new(state) }
+    }
+
+    /// A new queue; its id.
+    fn new_queue(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with_state(py, |st| {
+            st.next_queue += 1;
+            st.queues.insert(st.next_queue, Queue::default());
+            st.next_queue
+        })
+    }
+
+    /// The queue's Python object is gone: forget it once its jobs and timers are.
+    fn release_queue(&self, py: Python<'_>, queue: u64) -> PyResult<()> {
+        self.with_state(py, |st| {
+            if let Some(q) = st.queues.get_mut(&queue) {
+                q.released = true;
+            }
+            st.maybe_forget_queue(queue);
+        })
+    }
+
+    /// Queue `func` (with its future, or None) as a job of `queue`; False when the queue
+    /// is closed.
+    #[pyo3(signature = (queue, func, fut=None))]
+    fn submit(&self, py: Python<'_>, queue: u64, func: Py<PyAny>, fut: Option<Py<PyAny>>) -> PyResult<bool> {
+        let (help_after, max_workers, alloc) = (self.help_after, self.max_workers, &self.allocate_lock);
+        self.with_state(py, |st| {
+            if !st.queue_open(queue) {
+                st.to_drop.push(func);
+                if let Some(f) = fut {
+                    st.to_drop.push(f);
+                }
+                return false;
+            }
+            st.enqueue(py, help_after, max_workers, alloc, queue, Job { func, fut, timer: None })
+        })
+    }
+
+    /// A timer running `func` as a job of `queue` at `deadline` (``time.monotonic()``
+    /// seconds), then every `period` seconds if given. Returns its id.
+    #[pyo3(signature = (queue, func, deadline, period=None))]
+    fn add_timer(&self, py: Python<'_>, queue: u64, func: Py<PyAny>, deadline: f64, period: Option<f64>) -> PyResult<u64> {
+        let (max_workers, alloc) = (self.max_workers, &self.allocate_lock);
+        self.with_state(py, |st| {
+            st.next_timer += 1;
+            let id = st.next_timer;
+            st.timers.insert(
+                id,
+                Timer { queue, func, deadline, period, order: 0, in_flight: false, cancelled: false, armed: true },
+            );
+            st.push_timer(id);
+            *st.timer_owners.entry(queue).or_insert(0) += 1;
+            st.timer_count += 1;
+            if deadline < st.keeper_until {
+                if let Some(k) = st.keeper {
+                    st.wake(py, k); // it sleeps past the new deadline
+                } else if st.waking == 0 && !(!st.running.is_empty() && st.only_own_timers()) {
+                    st.wake_idle(py, max_workers, alloc);
+                }
+            }
+            id
+        })
+    }
+
+    /// Cancel a timer (a firing already queued does not run).
+    fn cancel(&self, py: Python<'_>, timer: u64) -> PyResult<()> {
+        self.with_state(py, |st| {
+            let Some(t) = st.timers.get_mut(&timer) else { return };
+            t.cancelled = true;
+            if t.armed {
+                let queue = t.queue;
+                st.forget_timer(timer);
+                st.maybe_forget_queue(queue);
+            }
+        })
+    }
+
+    /// The next deadline of a live timer, or None once it is gone (a one-shot that ran).
+    fn timer_deadline(&self, py: Python<'_>, timer: u64) -> PyResult<Option<f64>> {
+        self.with_state(py, |st| st.timers.get(&timer).map(|t| t.deadline))
+    }
+
+    /// Refuse new jobs on `queue`; queued ones still run.
+    fn close(&self, py: Python<'_>, queue: u64) -> PyResult<()> {
+        self.with_state(py, |st| {
+            if let Some(q) = st.queues.get_mut(&queue) {
+                q.closed = true;
+            }
+        })
+    }
+
+    /// Jobs waiting in `queue` (not counting a running one).
+    fn pending(&self, py: Python<'_>, queue: u64) -> PyResult<usize> {
+        self.with_state(py, |st| st.queues.get(&queue).map_or(0, |q| q.jobs.len()))
+    }
+
+    /// Worker threads running a job now.
+    #[getter]
+    fn running(&self, py: Python<'_>) -> PyResult<usize> {
+        self.with_state(py, |st| st.running.len())
+    }
+
+    /// Worker threads started so far.
+    #[getter]
+    fn threads(&self, py: Python<'_>) -> PyResult<usize> {
+        self.with_state(py, |st| st.workers.len())
+    }
+
+    /// Queues and timers the core still holds (for tests: both go once unused).
+    #[getter]
+    fn held(&self, py: Python<'_>) -> PyResult<(usize, usize)> {
+        self.with_state(py, |st| (st.queues.len(), st.timers.len()))
+    }
+
+    /// Called by worker `me` when it starts, after each job and after each sleep (`woke`:
+    /// what its ``acquire`` returned): the next job `(func, future or None)`, or how long
+    /// to sleep (seconds; -1: until woken).
+    #[pyo3(signature = (me, woke=false))]
+    fn next_job(&self, py: Python<'_>, me: usize, woke: bool) -> PyResult<Next> {
+        let (help_after, max_workers, alloc) = (self.help_after, self.max_workers, &self.allocate_lock);
+        self.with_state(py, |st| {
+            if me >= st.workers.len() {
+                return Next::Sleep(-1.0);
+            }
+            st.arrive(me, woke);
+            st.next(py, help_after, max_workers, alloc, me)
+        })
+    }
+}
