@@ -181,7 +181,7 @@ class SessionPool:
         woke = False
         while True:
             job = next_job(index, woke)
-            if job.__class__ is float:
+            if isinstance(job, float):
                 woke = sleep(True, job)
                 continue
             woke = False
@@ -196,7 +196,7 @@ class SessionPool:
                     fut.set_result(fn())
                 except BaseException as e:  # delivered to whoever awaits the job
                     fut.set_exception(e)
-            fn = fut = job = None  # no reference kept while sleeping
+            del job, fn, fut  # no reference kept while sleeping
 
 
 _thread_loops = threading.local()
