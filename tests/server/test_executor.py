@@ -549,3 +549,44 @@ def test_queues_and_timers_are_forgotten_once_unused(pool: SessionPool) -> None:
     # cancelled entries leave the timer heap when they reach its top, whatever their
     # deadline: the keeper's next wake-up clears them all
     wait_for(lambda: pool._core.held == (base_queues, base_timers), timeout=10, what="queues and timers forgotten")
+
+
+def test_interpreter_exit_with_sleeping_and_busy_workers_is_clean() -> None:
+    """Workers sleep in the engine with the GIL released. At exit the pools are stopped
+    first: a worker that woke up during finalization would be ended by pthread_exit
+    inside Rust frames and abort the process ("FATAL: exception not rethrown", checked:
+    it did, every time, before the pools were stopped at exit)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import time\n"
+        "from docsync.server.executor import SessionPool, SerialQueue\n"
+        "pool = SessionPool(4)\n"
+        "SerialQueue(pool).call_every(0.001, lambda: sum(range(1000)))  # a keeper waking often\n"
+        "SerialQueue(pool).submit(lambda: time.sleep(30))  # a worker busy in a job\n"
+        "time.sleep(0.3)\n"
+        "print('done', flush=True)\n"
+    )
+    for _ in range(3):
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stdout.strip() == "done" and "FATAL" not in proc.stderr
+        assert time.monotonic() - t0 < 20, "exit waited for the busy job"
+
+
+def test_a_stopped_pool_runs_nothing_and_its_threads_end() -> None:
+    pool = SessionPool(max_workers=3)
+    q = SerialQueue(pool)
+    ticks: list[float] = []
+    q.call_every(0.01, lambda: ticks.append(time.monotonic()))
+    assert q.submit(lambda: 42).result(timeout=10) == 42
+    wait_for(lambda: len(ticks) >= 3, timeout=10, what="ticks")
+    pool._core.stop()
+    for t in pool._threads:
+        t.join(5)
+        assert not t.is_alive()
+    seen = len(ticks)
+    time.sleep(0.1)
+    assert len(ticks) == seen

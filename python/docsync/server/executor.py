@@ -24,18 +24,19 @@ threads per update. Here:
   running threads make no progress for :data:`HELP_AFTER` (5 ms) — a callback that sleeps
   2 s delays other sessions by about that much, not 2 s.
 
-The bookkeeping (queues, ready line, timer heap, who sleeps and who is woken) lives in
-the engine, ``docsync._core.PoolCore`` (``rust/docsync-py/src/pool.rs``): in Python it
-was ~70 lines per wake-up, all run with cold caches, and cost 40 µs of CPU per update of
-a one-client stream. The threads are Python threads and sleep here, in
-``Lock.acquire``; the core never blocks and never releases the GIL, so each of its calls
-is atomic.
+The bookkeeping (queues, ready line, timer heap, who sleeps and who is woken) and the
+sleeping itself live in the engine, ``docsync._core.PoolCore``
+(``rust/docsync-py/src/pool.rs``): in Python they were ~70 lines per wake-up, all run
+with cold caches. A worker is a Python thread looping on ``PoolCore.next_job``, which
+returns its next job and sleeps (GIL released) while there is none; at interpreter exit
+the pools are stopped so that no worker sleeps in the engine while the interpreter
+finalizes.
 """
 
 from __future__ import annotations
 
-import _thread
 import asyncio
+import atexit
 import concurrent.futures
 import contextlib
 import logging
@@ -43,6 +44,7 @@ import math
 import os
 import threading
 import time
+import weakref
 from typing import Any, Callable
 
 from docsync._core import PoolCore
@@ -157,8 +159,9 @@ class SessionPool:
     def __init__(self, max_workers: int = 16, help_after: float = HELP_AFTER) -> None:
         self.max_workers = max_workers
         self.help_after = help_after
-        self._core = PoolCore(max_workers, help_after, _thread.allocate_lock, self._start_worker)
+        self._core = PoolCore(max_workers, help_after, self._start_worker)
         self._threads: list[threading.Thread] = []
+        _pools.add(self)
 
     @property
     def running(self) -> int:
@@ -168,23 +171,19 @@ class SessionPool:
         """Run ``fn(*args)`` once, outside any session."""
         return SerialQueue(self).submit(lambda: fn(*args))
 
-    def _start_worker(self, index: int, wake: Any) -> None:
-        t = threading.Thread(target=self._work, args=(index, wake), name=f"docsync-session_{index}", daemon=True)
+    def _start_worker(self, index: int) -> None:
+        t = threading.Thread(target=self._work, args=(index,), name=f"docsync-session_{index}", daemon=True)
         self._threads.append(t)
         t.start()
 
-    def _work(self, index: int, wake: Any) -> None:
-        """A worker thread: ask the core what to do, do it, repeat. It sleeps here, in
-        ``Lock.acquire`` (a worker is woken by releasing its lock)."""
+    def _work(self, index: int) -> None:
+        """A worker thread: take the next job from the core (which sleeps until there is
+        one), run it, repeat; until the pool stops."""
         next_job = self._core.next_job
-        sleep = wake.acquire
-        woke = False
         while True:
-            job = next_job(index, woke)
-            if isinstance(job, float):
-                woke = sleep(True, job)
-                continue
-            woke = False
+            job = next_job(index)
+            if job is None:
+                return
             fn, fut = job
             if fut is None:
                 try:
@@ -197,6 +196,23 @@ class SessionPool:
                 except BaseException as e:  # delivered to whoever awaits the job
                     fut.set_exception(e)
             del job, fn, fut  # no reference kept while sleeping
+
+
+_pools: "weakref.WeakSet[SessionPool]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_pools() -> None:
+    """At interpreter exit: stop every pool and give its sleeping workers a moment to
+    leave the engine (see ``PoolCore.stop``); a worker busy in a job is not waited for
+    beyond one second."""
+    pools = list(_pools)
+    for pool in pools:
+        pool._core.stop()
+    deadline = time.monotonic() + 1.0
+    for pool in pools:
+        for t in pool._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
 
 
 _thread_loops = threading.local()

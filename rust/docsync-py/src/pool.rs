@@ -6,12 +6,14 @@
 //! (timer heap, ready line, keeper) cost more CPU than the update itself. Here they are a
 //! few hundred native instructions.
 //!
-//! Threads stay Python threads, and they sleep in Python (`threading.Lock.acquire` with a
-//! timeout): [`PoolCore::next_job`] tells a worker what to run, or how long to sleep.
-//! Nothing here blocks or releases the GIL, so every method runs atomically with respect to
-//! the others; the mutex around the state only guards against re-entry while a method
-//! calls back into Python (starting a thread, dropping objects), and it is never held
-//! then.
+//! Threads stay Python threads (started by `executor.py`); each loops on
+//! [`PoolCore::next_job`], which returns the worker's next job and, while there is none,
+//! sleeps on the worker's own condition variable with the GIL released (a timed sleep
+//! when it is the keeper). Apart from that sleep nothing here blocks or releases the GIL,
+//! so the state changes atomically; its mutex only guards against re-entry while a
+//! method calls back into Python (starting a thread, dropping objects), and it is never
+//! held then. At interpreter exit [`PoolCore::stop`] wakes every sleeper and makes it
+//! return, before the interpreter finalizes (see there).
 //!
 //! The policy is the one documented in `executor.py`: jobs of one queue run one at a
 //! time in order, a queue goes to the back of the ready line after each job, timers fire
@@ -22,7 +24,8 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use pyo3::prelude::*;
 
@@ -73,9 +76,44 @@ enum Doing {
     Keeper, // sleeping until the next deadline
 }
 
+/// What a worker sleeps on: a flag and a condition variable (the GIL is released while
+/// it waits).
+#[derive(Default)]
+struct Signal {
+    flag: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl Signal {
+    fn notify(&self) {
+        *self.flag.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cond.notify_one();
+    }
+
+    /// Sleep until notified or `seconds` pass (negative: no limit), and take the
+    /// notification (one that came before the sleep ends it at once).
+    fn wait(&self, seconds: f64) {
+        let mut flag = self.flag.lock().unwrap_or_else(|e| e.into_inner());
+        if seconds < 0.0 {
+            while !*flag {
+                flag = self.cond.wait(flag).unwrap_or_else(|e| e.into_inner());
+            }
+        } else {
+            let deadline = std::time::Instant::now() + Duration::from_secs_f64(seconds);
+            while !*flag {
+                let now = std::time::Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                flag = self.cond.wait_timeout(flag, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            }
+        }
+        *flag = false;
+    }
+}
+
 struct Worker {
-    wake: Py<PyAny>, // a threading.Lock, held while the thread sleeps; released to wake it
-    released: bool,  // released and not yet taken back by the thread's next sleep
+    signal: Arc<Signal>,
     doing: Doing,
     queue: Option<u64>,
     timer: Option<u64>,
@@ -104,15 +142,17 @@ struct State {
     waking: usize, // notified, not yet awake
     progress: u64, // jobs finished
     firing: bool,
+    stopping: bool,
     to_spawn: Vec<usize>,
     to_drop: Vec<Py<PyAny>>,
 }
 
-/// What a worker does next: a job `(func, future or None)`, or sleep for this many
-/// seconds (`-1.0`: until woken).
+/// What a worker does next: a job `(func, future or None)`, sleep for this many
+/// seconds (`-1.0`: until woken), or stop (the pool is stopping).
 pub enum Next {
     Run(Py<PyAny>, Option<Py<PyAny>>),
     Sleep(f64),
+    Stop,
 }
 
 impl<'py> IntoPyObject<'py> for Next {
@@ -124,6 +164,7 @@ impl<'py> IntoPyObject<'py> for Next {
         match self {
             Next::Run(func, fut) => Ok((func, fut).into_pyobject(py)?.into_any()),
             Next::Sleep(seconds) => Ok(seconds.into_pyobject(py)?.into_any()),
+            Next::Stop => Ok(py.None().into_bound(py)),
         }
     }
 }
@@ -133,13 +174,12 @@ impl<'py> IntoPyObject<'py> for Next {
 pub struct PoolCore {
     max_workers: usize,
     help_after: f64,
-    allocate_lock: Py<PyAny>,
     spawn: Py<PyAny>,
     state: Mutex<State>,
 }
 
 impl State {
-    fn enqueue(&mut self, py: Python<'_>, help_after: f64, max_workers: usize, alloc: &Py<PyAny>, qid: u64, job: Job) -> bool {
+    fn enqueue(&mut self, help_after: f64, max_workers: usize, qid: u64, job: Job) -> bool {
         let Some(q) = self.queues.get_mut(&qid) else { return false };
         q.jobs.push_back(job);
         if q.scheduled {
@@ -152,14 +192,14 @@ impl State {
         }
         if self.running.is_empty() {
             match self.keeper {
-                Some(k) => self.wake(py, k),
-                None => self.wake_idle(py, max_workers, alloc),
+                Some(k) => self.wake(k),
+                None => self.wake_idle(max_workers),
             }
         } else if self.keeper.is_none() {
-            self.wake_idle(py, max_workers, alloc); // someone must watch for a stuck job
+            self.wake_idle(max_workers); // someone must watch for a stuck job
         } else if self.keeper_until > monotonic() + help_after {
             let k = self.keeper.unwrap();
-            self.wake(py, k); // re-time its watch
+            self.wake(k); // re-time its watch
         }
         true
     }
@@ -207,7 +247,7 @@ impl State {
     }
 
     /// Move the due timers to their queues' jobs.
-    fn fire_due(&mut self, py: Python<'_>, help_after: f64, max_workers: usize, alloc: &Py<PyAny>, now: f64) {
+    fn fire_due(&mut self, py: Python<'_>, help_after: f64, max_workers: usize, now: f64) {
         self.firing = true;
         while let Some((deadline, id)) = self.heap_top() {
             if deadline > now {
@@ -236,7 +276,7 @@ impl State {
                     self.to_drop.push(func);
                     continue;
                 }
-                self.enqueue(py, help_after, max_workers, alloc, qid, Job { func, fut: None, timer: Some(id) });
+                self.enqueue(help_after, max_workers, qid, Job { func, fut: None, timer: Some(id) });
             } else {
                 self.forget_timer(id);
                 if !self.queue_open(qid) {
@@ -246,7 +286,7 @@ impl State {
                 }
                 t_in_flight(&mut self.timers, id);
                 let func = self.timers[&id].func.clone_ref(py);
-                self.enqueue(py, help_after, max_workers, alloc, qid, Job { func, fut: None, timer: Some(id) });
+                self.enqueue(help_after, max_workers, qid, Job { func, fut: None, timer: Some(id) });
             }
         }
         self.firing = false;
@@ -272,13 +312,11 @@ impl State {
         !self.ready.is_empty() || (self.timer_count > 0 && !self.only_own_timers())
     }
 
-    fn wake(&mut self, py: Python<'_>, w: usize) {
+    fn wake(&mut self, w: usize) {
         self.waking += 1;
         let worker = &mut self.workers[w];
         worker.notified = true;
-        if !worker.released && worker.wake.bind(py).call_method0(pyo3::intern!(py, "release")).is_ok() {
-            worker.released = true;
-        }
+        worker.signal.notify();
         // a woken keeper is no longer watching; a woken idle one left the stack
         if self.keeper == Some(w) {
             self.keeper = None;
@@ -288,17 +326,12 @@ impl State {
         }
     }
 
-    fn wake_idle(&mut self, py: Python<'_>, max_workers: usize, alloc: &Py<PyAny>) {
+    fn wake_idle(&mut self, max_workers: usize) {
         if let Some(&w) = self.idle.last() {
-            self.wake(py, w);
+            self.wake(w);
         } else if self.workers.len() < max_workers {
-            let Ok(lock) = alloc.call0(py) else { return };
-            if lock.call_method0(py, "acquire").is_err() {
-                return;
-            }
             self.workers.push(Worker {
-                wake: lock,
-                released: false,
+                signal: Arc::default(),
                 doing: Doing::Starting,
                 queue: None,
                 timer: None,
@@ -312,9 +345,8 @@ impl State {
         }
     }
 
-    /// The worker `me` is done with its job, or awake after a sleep (`woke`: its sleep
-    /// took the lock back, i.e. ended by a release, not by its timeout).
-    fn arrive(&mut self, me: usize, woke: bool) {
+    /// The worker `me` is done with its job, or awake after a sleep.
+    fn arrive(&mut self, me: usize) {
         let w = &mut self.workers[me];
         match w.doing {
             Doing::Running => {
@@ -338,11 +370,8 @@ impl State {
             }
             Doing::Idle | Doing::Keeper => {
                 w.awake = false;
-                if woke {
-                    w.released = false;
-                }
-                // A release after a timeout stays pending and ends the next sleep at once:
-                // that sleep then arrives here neither notified nor the keeper (spurious).
+                // A notification after a timeout stays pending and ends the next sleep at
+                // once: that sleep then arrives here neither notified nor the keeper.
                 if w.notified {
                     w.notified = false;
                     self.waking -= 1;
@@ -386,11 +415,14 @@ impl State {
         }
     }
 
-    fn next(&mut self, py: Python<'_>, help_after: f64, max_workers: usize, alloc: &Py<PyAny>, me: usize) -> Next {
+    fn next(&mut self, py: Python<'_>, help_after: f64, max_workers: usize, me: usize) -> Next {
         loop {
+            if self.stopping {
+                return Next::Stop;
+            }
             let now = monotonic();
             if self.heap_top().is_some_and(|(d, _)| d <= now) {
-                self.fire_due(py, help_after, max_workers, alloc, now);
+                self.fire_due(py, help_after, max_workers, now);
             }
             let mut take = false;
             if !self.ready.is_empty() {
@@ -419,13 +451,13 @@ impl State {
                 w.awake = true;
                 self.running.push(me);
                 if self.keeper.is_none() && self.waking == 0 && self.needs_keeper() {
-                    self.wake_idle(py, max_workers, alloc);
+                    self.wake_idle(max_workers);
                 }
                 if let Some(id) = job.timer {
                     if self.timers.get(&id).is_none_or(|t| t.cancelled) {
                         // cancelled after it was queued: done without running
                         self.to_drop.push(job.func);
-                        self.arrive(me, false);
+                        self.arrive(me);
                         continue;
                     }
                 }
@@ -447,7 +479,7 @@ impl State {
                 if let Some(k) = self.keeper {
                     // Jobs wait, but the keeper set its watch before they were queued:
                     // re-time it, or they wait for its next deadline or a running job's end.
-                    self.wake(py, k);
+                    self.wake(k);
                 }
             }
             self.idle.push(me);
@@ -472,12 +504,11 @@ impl PoolCore {
             let result = f(&mut st);
             let spawn = std::mem::take(&mut st.to_spawn);
             let drop = std::mem::take(&mut st.to_drop);
-            let spawn: Vec<(usize, Py<PyAny>)> = spawn.into_iter().map(|i| (i, st.workers[i].wake.clone_ref(py))).collect();
             (result, spawn, drop)
         };
         drop_all(drop);
-        for (index, lock) in spawn {
-            self.spawn.call1(py, (index, lock))?;
+        for index in spawn {
+            self.spawn.call1(py, (index,))?;
         }
         Ok(result)
     }
@@ -489,12 +520,26 @@ fn drop_all(objects: Vec<Py<PyAny>>) {
 
 #[pymethods]
 impl PoolCore {
-    /// `allocate_lock()` makes a worker's wake lock; `spawn(index, lock)` starts the
-    /// Python thread of a new worker, which then loops on :meth:`next_job`.
+    /// `spawn(index)` starts the Python thread of a new worker, which then loops on
+    /// :meth:`next_job`.
     #[new]
-    fn new(max_workers: usize, help_after: f64, allocate_lock: Py<PyAny>, spawn: Py<PyAny>) -> Self {
+    fn new(max_workers: usize, help_after: f64, spawn: Py<PyAny>) -> Self {
         let state = State { keeper_until: f64::INFINITY, ..State::default() };
-        PoolCore { max_workers: max_workers.max(1), help_after, allocate_lock, spawn, state: Mutex::new(state) }
+        PoolCore { max_workers: max_workers.max(1), help_after, spawn, state: Mutex::new(state) }
+    }
+
+    /// Stop handing out jobs and wake every worker: each one's next (or current)
+    /// :meth:`next_job` returns None. Called at interpreter exit, so that no worker is
+    /// asleep in here (GIL released) when the interpreter finalizes: a daemon thread that
+    /// takes the GIL back then is ended by ``pthread_exit``, which must not unwind
+    /// through Rust frames.
+    fn stop(&self, py: Python<'_>) -> PyResult<()> {
+        self.with_state(py, |st| {
+            st.stopping = true;
+            for w in &st.workers {
+                w.signal.notify();
+            }
+        })
     }
 
     /// A new queue; its id.
@@ -520,7 +565,7 @@ impl PoolCore {
     /// is closed.
     #[pyo3(signature = (queue, func, fut=None))]
     fn submit(&self, py: Python<'_>, queue: u64, func: Py<PyAny>, fut: Option<Py<PyAny>>) -> PyResult<bool> {
-        let (help_after, max_workers, alloc) = (self.help_after, self.max_workers, &self.allocate_lock);
+        let (help_after, max_workers) = (self.help_after, self.max_workers);
         self.with_state(py, |st| {
             if !st.queue_open(queue) {
                 st.to_drop.push(func);
@@ -529,7 +574,7 @@ impl PoolCore {
                 }
                 return false;
             }
-            st.enqueue(py, help_after, max_workers, alloc, queue, Job { func, fut, timer: None })
+            st.enqueue(help_after, max_workers, queue, Job { func, fut, timer: None })
         })
     }
 
@@ -537,7 +582,7 @@ impl PoolCore {
     /// seconds), then every `period` seconds if given. Returns its id.
     #[pyo3(signature = (queue, func, deadline, period=None))]
     fn add_timer(&self, py: Python<'_>, queue: u64, func: Py<PyAny>, deadline: f64, period: Option<f64>) -> PyResult<u64> {
-        let (max_workers, alloc) = (self.max_workers, &self.allocate_lock);
+        let max_workers = self.max_workers;
         self.with_state(py, |st| {
             st.next_timer += 1;
             let id = st.next_timer;
@@ -550,9 +595,9 @@ impl PoolCore {
             st.timer_count += 1;
             if deadline < st.keeper_until {
                 if let Some(k) = st.keeper {
-                    st.wake(py, k); // it sleeps past the new deadline
+                    st.wake(k); // it sleeps past the new deadline
                 } else if st.waking == 0 && !(!st.running.is_empty() && st.only_own_timers()) {
-                    st.wake_idle(py, max_workers, alloc);
+                    st.wake_idle(max_workers);
                 }
             }
             id
@@ -609,18 +654,25 @@ impl PoolCore {
         self.with_state(py, |st| (st.queues.len(), st.timers.len()))
     }
 
-    /// Called by worker `me` when it starts, after each job and after each sleep (`woke`:
-    /// what its ``acquire`` returned): the next job `(func, future or None)`, or how long
-    /// to sleep (seconds; -1: until woken).
-    #[pyo3(signature = (me, woke=false))]
-    fn next_job(&self, py: Python<'_>, me: usize, woke: bool) -> PyResult<Next> {
-        let (help_after, max_workers, alloc) = (self.help_after, self.max_workers, &self.allocate_lock);
-        self.with_state(py, |st| {
-            if me >= st.workers.len() {
-                return Next::Sleep(-1.0);
+    /// Called by worker `me` when it starts and after each job: the next job `(func,
+    /// future or None)`, or None when the pool stops. Sleeps (GIL released) until there
+    /// is one.
+    fn next_job(&self, py: Python<'_>, me: usize) -> PyResult<Next> {
+        let (help_after, max_workers) = (self.help_after, self.max_workers);
+        loop {
+            let (next, signal) = self.with_state(py, |st| {
+                if me >= st.workers.len() {
+                    return (Next::Stop, None);
+                }
+                st.arrive(me);
+                let next = st.next(py, help_after, max_workers, me);
+                let signal = if matches!(next, Next::Sleep(_)) { Some(st.workers[me].signal.clone()) } else { None };
+                (next, signal)
+            })?;
+            match (next, signal) {
+                (Next::Sleep(seconds), Some(signal)) => py.allow_threads(|| signal.wait(seconds)),
+                (next, _) => return Ok(next),
             }
-            st.arrive(me, woke);
-            st.next(py, help_after, max_workers, alloc, me)
-        })
+        }
     }
 }
