@@ -237,6 +237,20 @@ def _bokeh_last(value: Any, buffers: dict[str, bytes]) -> float:
 CLIENTS: dict[str, type[StreamClient]] = {"docsync": DocsyncClient, "bokeh": BokehClient}
 
 
+def quiesce(servers: list[ServerProcess], timeout: float = 10.0) -> None:
+    """Wait until no server process does anything (together under 2 ms of CPU in 200 ms):
+    the sessions of the previous window, on either server, are destroyed only after the
+    unused-session lifetime, and until then their periodic callbacks run (measured: the
+    Bokeh server's lingering session burnt ~120 ms of CPU during a docsync window that
+    followed it, on this 2-core machine)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = sum(s.cpu_seconds() for s in servers)
+        time.sleep(0.2)
+        if sum(s.cpu_seconds() for s in servers) - before < 0.002:
+            return
+
+
 async def stream_window(server: ServerProcess, nclients: int, seconds: float) -> dict[str, float]:
     clients = [CLIENTS[server.system]() for _ in range(nclients)]
     for c in clients:
@@ -346,6 +360,7 @@ def run(quick: bool, memcpy: float) -> list[Result]:
                 samples: dict[str, list[dict[str, float]]] = {"docsync": [], "bokeh": []}
                 for _ in range(repeats):
                     for system in ("docsync", "bokeh"):  # alternate
+                        quiesce(list(servers.values()))
                         samples[system].append(asyncio.run(stream_window(servers[system], nclients, seconds)))
                 note = ""
                 if nclients == 1:
