@@ -128,6 +128,7 @@ class SessionCallback:
         self.period_ms = period_ms
         self.timeout_ms = timeout_ms
         self._run_lock = threading.Lock()
+        self._nolock = bool(getattr(callback, "nolock", False))  # @without_document_lock
         self.removed = False
 
     @property
@@ -150,14 +151,17 @@ class SessionCallback:
         if self.kind != "periodic":
             doc._forget_callback(self)
         result: Any = None
+        # curdoc() is ``doc`` while it runs (set_curdoc's two lines, inline: this runs on
+        # every tick of every session, with cold caches, where each call counts)
+        token = _curdoc.set(doc)
         try:
-            with set_curdoc(doc):
-                if getattr(self.callback, "nolock", False):
+            if self._nolock:
+                result = self.callback()
+            else:
+                with doc._lock:
                     result = self.callback()
-                else:
-                    with doc._lock:
-                        result = self.callback()
         finally:
+            _curdoc.reset(token)
             pending = result is not None and inspect.isawaitable(result)
             if not pending:
                 self._run_lock.release()

@@ -389,15 +389,25 @@ class ServerSession:
             return None
         t0 = time.perf_counter()
         result = None
+        # this session's context for current_session_context() (_Entered's swap, inline:
+        # this runs on every tick of every session, with cold caches)
+        prev = getattr(_current, "context", None)
+        _current.context = self.context
         try:
-            with _Entered(self, not sets_curdoc):
+            if sets_curdoc:  # a Document callback's run: it sets curdoc, also for its awaitable
                 result = fn()
                 if result is not None and inspect.isawaitable(result):
                     result = run_awaitable(result)
+            else:
+                with self.handle.as_curdoc():  # app code: curdoc set, also while awaited
+                    result = fn()
+                    if result is not None and inspect.isawaitable(result):
+                        result = run_awaitable(result)
         except Exception:
             self.metrics.inc("docsync_callback_errors_total", app=self.app_name)
             log.exception("error in %s of session %s (app %s)", what, self.id, self.app_name or "/")
         finally:
+            _current.context = prev
             tally = self.tally.values
             tally[_CALLBACKS] += 1
             tally[_CALLBACK_SECONDS] += time.perf_counter() - t0
