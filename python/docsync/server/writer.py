@@ -20,6 +20,7 @@ sending side of one WebSocket:
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import logging
 import os
@@ -37,11 +38,6 @@ log = logging.getLogger("docsync.server")
 _DONTWAIT = socket.MSG_DONTWAIT
 
 
-def binary_header(n: int) -> bytes:
-    """The header of an unmasked, final, binary WebSocket frame of ``n`` bytes (RFC 6455 §5.2)."""
-    return _frame_header(0x82, n)
-
-
 _SHORT = struct.Struct("!BB").pack  # (compiled once: struct.pack looks its format up per call)
 _MEDIUM = struct.Struct("!BBH").pack
 _LONG = struct.Struct("!BBQ").pack
@@ -53,6 +49,11 @@ def _frame_header(first: int, n: int) -> bytes:
     if n <= 0xFFFF:
         return _MEDIUM(first, 126, n)
     return _LONG(first, 127, n)
+
+
+#: ``binary_header(n)``: the header of an unmasked, final, binary WebSocket frame of ``n``
+#: bytes (RFC 6455 §5.2). A partial, not a function: one Python frame less per update.
+binary_header: Callable[[int], bytes] = functools.partial(_frame_header, 0x82)
 
 
 class FrameWriter:
