@@ -149,24 +149,10 @@ struct State {
 
 /// What a worker does next: a job `(func, future or None)`, sleep for this many
 /// seconds (`-1.0`: until woken), or stop (the pool is stopping).
-pub enum Next {
+enum Next {
     Run(Py<PyAny>, Option<Py<PyAny>>),
     Sleep(f64),
     Stop,
-}
-
-impl<'py> IntoPyObject<'py> for Next {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        match self {
-            Next::Run(func, fut) => Ok((func, fut).into_pyobject(py)?.into_any()),
-            Next::Sleep(seconds) => Ok(seconds.into_pyobject(py)?.into_any()),
-            Next::Stop => Ok(py.None().into_bound(py)),
-        }
-    }
 }
 
 /// The scheduling state of one `SessionPool` (see the module docs).
@@ -284,8 +270,9 @@ impl State {
                     self.to_drop.push(t.func);
                     continue;
                 }
-                t_in_flight(&mut self.timers, id);
-                let func = self.timers[&id].func.clone_ref(py);
+                let t = self.timers.get_mut(&id).unwrap();
+                t.in_flight = true;
+                let func = t.func.clone_ref(py);
                 self.enqueue(help_after, max_workers, qid, Job { func, fut: None, timer: Some(id) });
             }
         }
@@ -489,33 +476,21 @@ impl State {
     }
 }
 
-fn t_in_flight(timers: &mut HashMap<u64, Timer>, id: u64) {
-    if let Some(t) = timers.get_mut(&id) {
-        t.in_flight = true;
-    }
-}
-
 impl PoolCore {
     /// Run `f` on the state, then (lock released) start the threads it asked for and drop
     /// the Python objects it let go of: either may run Python code that calls back here.
     fn with_state<R>(&self, py: Python<'_>, f: impl FnOnce(&mut State) -> R) -> PyResult<R> {
-        let (result, spawn, drop) = {
+        let (result, spawn, released) = {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let result = f(&mut st);
-            let spawn = std::mem::take(&mut st.to_spawn);
-            let drop = std::mem::take(&mut st.to_drop);
-            (result, spawn, drop)
+            (result, std::mem::take(&mut st.to_spawn), std::mem::take(&mut st.to_drop))
         };
-        drop_all(drop);
+        drop(released); // decrefs, with the GIL held and the state unlocked
         for index in spawn {
             self.spawn.call1(py, (index,))?;
         }
         Ok(result)
     }
-}
-
-fn drop_all(objects: Vec<Py<PyAny>>) {
-    drop(objects);
 }
 
 #[pymethods]
@@ -657,7 +632,8 @@ impl PoolCore {
     /// Called by worker `me` when it starts and after each job: the next job `(func,
     /// future or None)`, or None when the pool stops. Sleeps (GIL released) until there
     /// is one.
-    fn next_job(&self, py: Python<'_>, me: usize) -> PyResult<Next> {
+    #[allow(clippy::type_complexity)]
+    fn next_job(&self, py: Python<'_>, me: usize) -> PyResult<Option<(Py<PyAny>, Option<Py<PyAny>>)>> {
         let (help_after, max_workers) = (self.help_after, self.max_workers);
         loop {
             let (next, signal) = self.with_state(py, |st| {
@@ -670,8 +646,9 @@ impl PoolCore {
                 (next, signal)
             })?;
             match (next, signal) {
+                (Next::Run(func, fut), _) => return Ok(Some((func, fut))),
                 (Next::Sleep(seconds), Some(signal)) => py.allow_threads(|| signal.wait(seconds)),
-                (next, _) => return Ok(next),
+                _ => return Ok(None),
             }
         }
     }
