@@ -35,7 +35,7 @@ fn monotonic() -> f64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes the timespec we own; CLOCK_MONOTONIC always exists.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    let ns = ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64;
+    let ns = ts.tv_sec * 1_000_000_000 + ts.tv_nsec;
     if ns % 1_000_000_000 == 0 {
         (ns / 1_000_000_000) as f64
     } else {
@@ -571,7 +571,7 @@ impl PoolCore {
             if deadline < st.keeper_until {
                 if let Some(k) = st.keeper {
                     st.wake(k); // it sleeps past the new deadline
-                } else if st.waking == 0 && !(!st.running.is_empty() && st.only_own_timers()) {
+                } else if st.waking == 0 && (st.running.is_empty() || !st.only_own_timers()) {
                     st.wake_idle(max_workers);
                 }
             }
