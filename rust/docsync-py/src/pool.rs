@@ -240,32 +240,25 @@ impl State {
                 break;
             }
             self.heap.pop();
+            let qid = self.timers[&id].queue;
+            let open = self.queue_open(qid);
             let t = self.timers.get_mut(&id).unwrap();
-            let qid = t.queue;
             if let Some(period) = t.period {
                 // re-armed in place: same timer, same counts
                 while t.deadline <= now {
                     t.deadline += period;
                 }
-                let skip = t.in_flight; // the previous run is not done: skip this one
-                if !skip {
-                    t.in_flight = true;
-                }
-                let func = t.func.clone_ref(py);
+                // a firing while the previous run is not done is skipped
+                let run = open && !t.in_flight;
+                t.in_flight |= run;
+                let func = run.then(|| t.func.clone_ref(py));
                 self.push_timer(id);
-                if skip {
-                    self.to_drop.push(func);
-                    continue;
+                if let Some(func) = func {
+                    self.enqueue(help_after, max_workers, qid, Job { func, fut: None, timer: Some(id) });
                 }
-                if !self.queue_open(qid) {
-                    self.timers.get_mut(&id).unwrap().in_flight = false;
-                    self.to_drop.push(func);
-                    continue;
-                }
-                self.enqueue(help_after, max_workers, qid, Job { func, fut: None, timer: Some(id) });
             } else {
                 self.forget_timer(id);
-                if !self.queue_open(qid) {
+                if !open {
                     let t = self.timers.remove(&id).unwrap();
                     self.to_drop.push(t.func);
                     continue;
@@ -615,12 +608,6 @@ impl PoolCore {
     #[getter]
     fn running(&self, py: Python<'_>) -> PyResult<usize> {
         self.with_state(py, |st| st.running.len())
-    }
-
-    /// Worker threads started so far.
-    #[getter]
-    fn threads(&self, py: Python<'_>) -> PyResult<usize> {
-        self.with_state(py, |st| st.workers.len())
     }
 
     /// Queues and timers the core still holds (for tests: both go once unused).
