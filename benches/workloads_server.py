@@ -349,10 +349,73 @@ def cold_floor(ticks: int = 40) -> tuple[float, float, float]:
     return out["wake"], out["work"] - out["wake"], out["send"] - out["work"]
 
 
+def _thread_cpu(native_id: int) -> float:
+    with open(f"/proc/self/task/{native_id}/schedstat") as f:
+        return int(f.read().split()[0]) / 1e9
+
+
+def pool_wake_cpu(ticks: int) -> float:
+    """CPU per wake-up of a docsync session-pool worker running an empty periodic job
+    every 50 ms (its own pool: the keeper thread sleeps in the engine between ticks)."""
+    import threading
+
+    from docsync.server.executor import SerialQueue, SessionPool
+
+    pool = SessionPool(max_workers=2)
+    fired: list[int] = []
+    handle = SerialQueue(pool).call_every(0.05, lambda: fired.append(threading.get_native_id()))
+    time.sleep(0.3)
+    cpu0 = sum(_thread_cpu(t.native_id) for t in pool._threads if t.native_id)
+    n0 = len(fired)
+    time.sleep(ticks * 0.05)
+    cpu = sum(_thread_cpu(t.native_id) for t in pool._threads if t.native_id) - cpu0
+    n = len(fired) - n0
+    handle.cancel()
+    pool._core.stop()
+    if n < ticks // 2:
+        raise WorkloadFailed(f"session pool: {n} of ~{ticks} ticks ran")
+    return cpu / n
+
+
+def bare_wake_cpu(ticks: int) -> float:
+    """The floor of :func:`pool_wake_cpu`: a Python thread waking every 50 ms on
+    ``Lock.acquire(timeout)`` and doing nothing."""
+    import threading
+
+    out: list[float] = []
+
+    def loop() -> None:
+        lock = threading.Lock()
+        lock.acquire()
+        deadline = time.monotonic() + 0.3
+        while time.monotonic() < deadline:
+            lock.acquire(True, 0.05)
+        me = threading.get_native_id()
+        cpu0 = _thread_cpu(me)
+        for _ in range(ticks):
+            lock.acquire(True, 0.05)
+        out.append((_thread_cpu(me) - cpu0) / ticks)
+
+    t = threading.Thread(target=loop)
+    t.start()
+    t.join()
+    return out[0]
+
+
 def run(quick: bool, memcpy: float) -> list[Result]:
     results: list[Result] = []
     repeats = 1 if quick else 3
     seconds = 1.5 if quick else 4.0
+    ticks = 10 if quick else 40
+    pool_side, bare_side = [], []
+    for _ in range(repeats):  # alternate
+        pool_side.append(pool_wake_cpu(ticks))
+        bare_side.append(bare_wake_cpu(ticks))
+    results.append(Result(
+        "server", "session pool: a worker waking every 50 ms for an empty job (floor: a bare thread "
+        "waking on Lock.acquire every 50 ms)", "CPU per wake-up", Side(pool_side), Side(bare_side),
+        baseline="bare thread",
+    ))
     with tempfile.TemporaryDirectory() as tmp:
         servers = {s: ServerProcess(s, Path(tmp)) for s in ("docsync", "bokeh")}
         try:
