@@ -103,11 +103,10 @@ class TimerHandle:
 class SerialQueue:
     """Runs submitted callables one at a time, in order, on a :class:`SessionPool`."""
 
-    __slots__ = ("_pool", "_core", "_id", "_closed", "__weakref__")
+    __slots__ = ("_core", "_id", "_closed", "__weakref__")
 
     def __init__(self, pool: "SessionPool | None" = None) -> None:
-        self._pool = pool or default_pool()
-        self._core = self._pool._core
+        self._core = (pool or default_pool())._core
         self._id = self._core.new_queue()
         self._closed = False
 

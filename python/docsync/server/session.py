@@ -66,29 +66,28 @@ def current_session_context() -> "SessionContext | None":
 
 
 class _Entered:
-    """``with session._entered(set_curdoc):`` (a class, not a generator: it runs around
-    every callback, usually with cold caches)."""
+    """``with session._entered():`` around a client patch or app code (a class, not a
+    generator: it runs with cold caches). A tick's callback does the same two steps
+    inline, in :meth:`ServerSession._run_callback`."""
 
     __slots__ = ("session", "curdoc", "prev")
 
-    def __init__(self, session: "ServerSession", set_curdoc: bool) -> None:
+    def __init__(self, session: "ServerSession") -> None:
         self.session = session
-        self.curdoc = session.handle.as_curdoc() if set_curdoc else None
+        self.curdoc = session.handle.as_curdoc()
 
     def __enter__(self) -> None:
         self.prev = getattr(_current, "context", None)
         _current.context = self.session.context
-        if self.curdoc is not None:
-            try:
-                self.curdoc.__enter__()
-            except BaseException:
-                _current.context = self.prev
-                raise
+        try:
+            self.curdoc.__enter__()
+        except BaseException:
+            _current.context = self.prev
+            raise
 
     def __exit__(self, *exc: Any) -> None:
         try:
-            if self.curdoc is not None:
-                self.curdoc.__exit__(*exc)
+            self.curdoc.__exit__(*exc)
         finally:
             _current.context = self.prev
 
@@ -369,10 +368,10 @@ class ServerSession:
         return int(self.tally.values[_BYTES_OUT])
 
     # ------------------------------------------------------------------ worker side
-    def _entered(self, set_curdoc: bool = True) -> "_Entered":
+    def _entered(self) -> "_Entered":
         """This session's context for :func:`current_session_context`, and its document
-        as curdoc() unless the code run sets it itself (``with self._entered():``)."""
-        return _Entered(self, set_curdoc)
+        as curdoc() (``with self._entered():``)."""
+        return _Entered(self)
 
     def run_in_document(self, fn: Callable[[], Any], what: str = "app code", publish: bool = True) -> Any:
         """Run ``fn`` with curdoc() set to this session's document, then flush (and

@@ -125,6 +125,8 @@ struct Worker {
 
 #[derive(Default)]
 struct State {
+    max_workers: usize,
+    help_after: f64, // seconds without progress before a waiting thread helps
     queues: HashMap<u64, Queue>,
     next_queue: u64,
     ready: VecDeque<u64>,
@@ -158,14 +160,12 @@ enum Next {
 /// The scheduling state of one `SessionPool` (see the module docs).
 #[pyclass(module = "docsync._core", frozen)]
 pub struct PoolCore {
-    max_workers: usize,
-    help_after: f64,
     spawn: Py<PyAny>,
     state: Mutex<State>,
 }
 
 impl State {
-    fn enqueue(&mut self, help_after: f64, max_workers: usize, qid: u64, job: Job) -> bool {
+    fn enqueue(&mut self, qid: u64, job: Job) -> bool {
         let Some(q) = self.queues.get_mut(&qid) else { return false };
         q.jobs.push_back(job);
         if q.scheduled {
@@ -179,11 +179,11 @@ impl State {
         if self.running.is_empty() {
             match self.keeper {
                 Some(k) => self.wake(k),
-                None => self.wake_idle(max_workers),
+                None => self.wake_idle(),
             }
         } else if self.keeper.is_none() {
-            self.wake_idle(max_workers); // someone must watch for a stuck job
-        } else if self.keeper_until > monotonic() + help_after {
+            self.wake_idle(); // someone must watch for a stuck job
+        } else if self.keeper_until > monotonic() + self.help_after {
             let k = self.keeper.unwrap();
             self.wake(k); // re-time its watch
         }
@@ -233,7 +233,7 @@ impl State {
     }
 
     /// Move the due timers to their queues' jobs.
-    fn fire_due(&mut self, py: Python<'_>, help_after: f64, max_workers: usize, now: f64) {
+    fn fire_due(&mut self, py: Python<'_>, now: f64) {
         self.firing = true;
         while let Some((deadline, id)) = self.heap_top() {
             if deadline > now {
@@ -254,7 +254,7 @@ impl State {
                 let func = run.then(|| t.func.clone_ref(py));
                 self.push_timer(id);
                 if let Some(func) = func {
-                    self.enqueue(help_after, max_workers, qid, Job { func, fut: None, timer: Some(id) });
+                    self.enqueue(qid, Job { func, fut: None, timer: Some(id) });
                 }
             } else {
                 self.forget_timer(id);
@@ -266,7 +266,7 @@ impl State {
                 let t = self.timers.get_mut(&id).unwrap();
                 t.in_flight = true;
                 let func = t.func.clone_ref(py);
-                self.enqueue(help_after, max_workers, qid, Job { func, fut: None, timer: Some(id) });
+                self.enqueue(qid, Job { func, fut: None, timer: Some(id) });
             }
         }
         self.firing = false;
@@ -306,10 +306,10 @@ impl State {
         }
     }
 
-    fn wake_idle(&mut self, max_workers: usize) {
+    fn wake_idle(&mut self) {
         if let Some(&w) = self.idle.last() {
             self.wake(w);
-        } else if self.workers.len() < max_workers {
+        } else if self.workers.len() < self.max_workers {
             self.workers.push(Worker {
                 signal: Arc::default(),
                 doing: Doing::Starting,
@@ -395,14 +395,14 @@ impl State {
         }
     }
 
-    fn next(&mut self, py: Python<'_>, help_after: f64, max_workers: usize, me: usize) -> Next {
+    fn next(&mut self, py: Python<'_>, me: usize) -> Next {
         loop {
             if self.stopping {
                 return Next::Stop;
             }
             let now = monotonic();
             if self.heap_top().is_some_and(|(d, _)| d <= now) {
-                self.fire_due(py, help_after, max_workers, now);
+                self.fire_due(py, now);
             }
             let mut take = false;
             if !self.ready.is_empty() {
@@ -413,7 +413,7 @@ impl State {
                     // the running ones move on
                     w.watched_progress = Some(self.progress);
                     w.watched_since = now;
-                } else if now - w.watched_since >= help_after {
+                } else if now - w.watched_since >= self.help_after {
                     take = true; // stuck: help
                 }
             } else {
@@ -431,7 +431,7 @@ impl State {
                 w.awake = true;
                 self.running.push(me);
                 if self.keeper.is_none() && self.waking == 0 && self.needs_keeper() {
-                    self.wake_idle(max_workers);
+                    self.wake_idle();
                 }
                 if let Some(id) = job.timer {
                     if self.timers.get(&id).is_none_or(|t| t.cancelled) {
@@ -448,14 +448,14 @@ impl State {
             if self.keeper.is_none() && (!self.ready.is_empty() || self.timer_count > 0) {
                 let mut deadline = self.next_deadline();
                 if !self.ready.is_empty() {
-                    deadline = deadline.min(now + help_after);
+                    deadline = deadline.min(now + self.help_after);
                 }
                 self.keeper = Some(me);
                 self.keeper_until = deadline;
                 self.workers[me].doing = Doing::Keeper;
                 return Next::Sleep(if deadline == f64::INFINITY { -1.0 } else { (deadline - now).max(0.0) });
             }
-            if !self.ready.is_empty() && self.keeper_until > now + help_after {
+            if !self.ready.is_empty() && self.keeper_until > now + self.help_after {
                 if let Some(k) = self.keeper {
                     // Jobs wait, but the keeper set its watch before they were queued:
                     // re-time it, or they wait for its next deadline or a running job's end.
@@ -492,8 +492,8 @@ impl PoolCore {
     /// :meth:`next_job`.
     #[new]
     fn new(max_workers: usize, help_after: f64, spawn: Py<PyAny>) -> Self {
-        let state = State { keeper_until: f64::INFINITY, ..State::default() };
-        PoolCore { max_workers: max_workers.max(1), help_after, spawn, state: Mutex::new(state) }
+        let state = State { max_workers: max_workers.max(1), help_after, keeper_until: f64::INFINITY, ..State::default() };
+        PoolCore { spawn, state: Mutex::new(state) }
     }
 
     /// Stop handing out jobs and wake every worker: each one's next (or current)
@@ -533,7 +533,6 @@ impl PoolCore {
     /// is closed.
     #[pyo3(signature = (queue, func, fut=None))]
     fn submit(&self, py: Python<'_>, queue: u64, func: Py<PyAny>, fut: Option<Py<PyAny>>) -> PyResult<bool> {
-        let (help_after, max_workers) = (self.help_after, self.max_workers);
         self.with_state(py, |st| {
             if !st.queue_open(queue) {
                 st.to_drop.push(func);
@@ -542,7 +541,7 @@ impl PoolCore {
                 }
                 return false;
             }
-            st.enqueue(help_after, max_workers, queue, Job { func, fut, timer: None })
+            st.enqueue(queue, Job { func, fut, timer: None })
         })
     }
 
@@ -550,7 +549,6 @@ impl PoolCore {
     /// seconds), then every `period` seconds if given. Returns its id.
     #[pyo3(signature = (queue, func, deadline, period=None))]
     fn add_timer(&self, py: Python<'_>, queue: u64, func: Py<PyAny>, deadline: f64, period: Option<f64>) -> PyResult<u64> {
-        let max_workers = self.max_workers;
         self.with_state(py, |st| {
             st.next_timer += 1;
             let id = st.next_timer;
@@ -565,7 +563,7 @@ impl PoolCore {
                 if let Some(k) = st.keeper {
                     st.wake(k); // it sleeps past the new deadline
                 } else if st.waking == 0 && (st.running.is_empty() || !st.only_own_timers()) {
-                    st.wake_idle(max_workers);
+                    st.wake_idle();
                 }
             }
             id
@@ -621,14 +619,13 @@ impl PoolCore {
     /// is one.
     #[allow(clippy::type_complexity)]
     fn next_job(&self, py: Python<'_>, me: usize) -> PyResult<Option<(Py<PyAny>, Option<Py<PyAny>>)>> {
-        let (help_after, max_workers) = (self.help_after, self.max_workers);
         loop {
             let (next, signal) = self.with_state(py, |st| {
                 if me >= st.workers.len() {
                     return (Next::Stop, None);
                 }
                 st.arrive(me);
-                let next = st.next(py, help_after, max_workers, me);
+                let next = st.next(py, me);
                 let signal = if matches!(next, Next::Sleep(_)) { Some(st.workers[me].signal.clone()) } else { None };
                 (next, signal)
             })?;
