@@ -110,6 +110,39 @@ def test_stream_and_rollover() -> None:
     assert list(event["columns"]["x"]) == [3.0, 4.0]  # the event carries only the new rows
 
 
+@pytest.mark.parametrize(
+    "columns",
+    [
+        {"x": [3.0]},  # a list column: the model layer normalises it
+        {"x": np.array([3.0], dtype=">f8")},  # other byte order
+        {"x": np.array([3.0], dtype="float16")},  # made float32 by the model layer
+        {"x": np.array(["2024-01-01"], dtype="datetime64[ms]")},
+        {"x": np.array([3.0]).view(np.recarray)},  # an ndarray subclass
+        {b"x": np.array([3.0])},  # a key that is not a str
+        [("x", np.array([3.0]))],  # not a dict
+    ],
+)
+def test_try_stream_takes_only_ready_numpy_columns_and_changes_nothing_otherwise(columns: Any) -> None:
+    doc = make({"x": np.arange(2.0)})
+    doc.flush()
+    before = snapshot(doc)
+    assert doc.try_stream("s", "data", columns, 10) is False
+    assert same_data(snapshot(doc), before) and doc.flush() is None
+
+
+def test_try_stream_streams_ready_columns_as_stream_does() -> None:
+    doc = make({"x": np.arange(2.0), "n": np.arange(2, dtype="int16")})
+    doc.flush()
+    assert doc.try_stream("s", "data", {"x": np.array([2.0, 3.0]), "n": np.array([2, 3], dtype="int64")}, 3) is True
+    assert col(doc, "x").tolist() == [1.0, 2.0, 3.0] and col(doc, "n").tolist() == [1, 2, 3]
+    (event,) = doc.flush().events()
+    assert event["k"] == "stream" and event["rollover"] == 3
+    before = snapshot(doc)
+    with pytest.raises(errors.ColumnError):  # ready arrays, wrong columns: the engine's error
+        doc.try_stream("s", "data", {"x": np.array([4.0])})
+    assert same_data(snapshot(doc), before)
+
+
 def test_ints_stream_into_float_columns_but_not_floats_into_ints() -> None:
     doc = make({"f": np.zeros(1), "i": np.zeros(1, dtype="int16")})
     doc.stream("s", "data", {"f": np.array([7], dtype="int64"), "i": [True]})

@@ -143,27 +143,6 @@ class ColumnDataView(MutableMapping):  # type: ignore[type-arg]
         return f"ColumnDataView({dict(self._items())!r})"
 
 
-def _ready_columns(data: Any) -> dict[str, Any] | None:
-    """``data`` itself when ``column_value`` would leave every column as it is (a dict of
-    str -> numpy arrays of numeric or bool dtype, native byte order, not float16), else
-    None. Streaming is a hot path: this skips a generic check per column (ABC instance
-    checks, pandas probes) whose code and objects, touched on every call, cost more than
-    the append itself when caches are cold."""
-    if type(data) is not dict:
-        return None
-    for k, v in data.items():
-        if type(k) is not str or type(v) is not np.ndarray:
-            return None
-        dt = v.dtype  # (char and isnative, not a set of dtypes: hashing a dtype is slow)
-        if dt.char not in _READY_CHARS or not dt.isnative:
-            return None
-    return data
-
-
-#: bool, ints, uints, float32/64 (of native byte order): the dtypes column_value keeps.
-_READY_CHARS = frozenset("?bBhHiIlLqQfd")
-
-
 def _slice_to_wire(s: Any) -> Any:
     if isinstance(s, slice):
         return {"start": s.start, "stop": s.stop, "step": s.step}
@@ -258,11 +237,22 @@ class ColumnDataSource(ColumnarDataSource):
     def stream(self, new_data: Any, rollover: int | None = None) -> None:
         """Append rows (a dict of equal-length columns, or a DataFrame), then keep only
         the last ``rollover`` rows. Costs O(new rows) and is sent as a stream."""
+        doc = self._doc
+        # The hot path (a periodic callback streaming numpy columns): the engine checks the
+        # columns are what the checks below would pass on unchanged (a dict of str to
+        # numeric or bool ndarrays of native byte order) and streams them in one call.
+        # Anything else (lists, DataFrames, datetimes, change callbacks, columns still
+        # stashed, a detached source) takes the general path.
+        if (
+            doc is not None
+            and (rollover is None or (type(rollover) is int and rollover >= 0))
+            and not self._callbacks.get("data")
+        ):
+            with doc._lock:
+                if self._id not in doc._column_stash and doc._engine.try_stream(self._id, "data", new_data, rollover):
+                    return
         prop = self._props["data"]
-        cols = _ready_columns(new_data)
-        if cols is not None:
-            pass  # already what the engine takes: it validates (once) and copies (once)
-        elif _is_dataframe(new_data):
+        if _is_dataframe(new_data):
             cols = dataframe_columns(new_data)
             if "index" in cols and "index" not in self.data:
                 del cols["index"]
@@ -275,7 +265,6 @@ class ColumnDataSource(ColumnarDataSource):
             raise ValueError(f"rollover must be a non-negative int or None, got {rollover!r}")
         cbs = self._callbacks.get("data")
         old = self.data.copy() if cbs else None
-        doc = self._doc
         if doc is None:
             self._stream_detached(cols, rollover)
         else:

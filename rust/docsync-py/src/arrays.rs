@@ -379,6 +379,19 @@ fn raw_from_fields(arr: &Bound<'_, PyAny>) -> Option<Option<RawArray>> {
     Some(Some(raw))
 }
 
+/// Whether `obj` is an exact ndarray of a numeric or bool dtype of native byte order:
+/// a column the model layer would pass on unchanged (read from numpy's own struct, so a
+/// hot stream call pays no Python attribute lookups for the check).
+pub fn is_ready_column(obj: &Bound<'_, PyAny>) -> bool {
+    if !is_exact_ndarray(obj) || !numpy_layout_ok(obj.py()) {
+        return false;
+    }
+    // SAFETY: as in raw_from_fields: an exact ndarray, whose layout numpy_layout_ok checked.
+    let d = unsafe { &*(*(obj.as_ptr() as *const NdArrayHead)).descr };
+    let native = matches!(d.byteorder, b'=' | b'|') || (d.byteorder == b'<' && cfg!(target_endian = "little"));
+    native && type_char_size(d.type_char).is_some()
+}
+
 static NUMPY_LAYOUT_OK: GILOnceCell<bool> = GILOnceCell::new();
 
 /// Whether numpy's array and dtype structs hold what [`raw_from_fields`] reads, checked

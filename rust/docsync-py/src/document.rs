@@ -13,8 +13,9 @@ use docsync_core::event::ColumnMap;
 use docsync_core::patch::Patch;
 use docsync_core::Value;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
+use crate::arrays::is_ready_column;
 use crate::convert::Converter;
 use crate::errors::IntoPyResult;
 use crate::patch::{changes_to_py, to_py, to_value, PyChange, PyPatch};
@@ -284,6 +285,22 @@ impl PyDocument {
         let result = if detach { py.allow_threads(|| stream(columns)) } else { stream(columns) };
         drop(conv);
         result.py_err()
+    }
+
+    /// `stream` when `columns` is a dict of str to ready columns (exact ndarrays of a
+    /// numeric or bool dtype of native byte order: what the model layer would pass on
+    /// unchanged), returning True; False, with nothing changed, for anything else (the
+    /// caller then normalises the columns itself). The model layer's hot path.
+    #[pyo3(signature = (id, prop, columns, rollover = None))]
+    fn try_stream(&self, py: Python<'_>, id: &str, prop: &str, columns: &Bound<'_, PyAny>, rollover: Option<i64>) -> PyResult<bool> {
+        let Ok(dict) = columns.downcast_exact::<PyDict>() else { return Ok(false) };
+        for (k, v) in dict.iter() {
+            if !k.is_exact_instance_of::<PyString>() || !is_ready_column(&v) {
+                return Ok(false);
+            }
+        }
+        self.stream(py, id, prop, columns, rollover)?;
+        Ok(true)
     }
 
     fn patch_columns(&self, id: &str, prop: &str, patches: &Bound<'_, PyAny>) -> PyResult<()> {
