@@ -36,6 +36,7 @@ __all__ = [
     "diff",
     "apply",
     "PoolCore",
+    "FrameSink",
 ]
 
 __version__: str
@@ -182,3 +183,22 @@ class PoolCore:
     def next_job(self, me: int) -> tuple[Any, Any] | None:
         """The next job (func, future or None) of worker ``me``, sleeping (GIL released)
         until there is one; None once the pool is stopped."""
+
+@final
+class FrameSink:
+    """The sending side of one server WebSocket (``docsync.server.writer``): whole
+    frames from any thread, on a duplicate of ``fd``, never blocking; the rest queued for
+    the I/O loop (``watch()`` asks it to watch). ``too_slow(pending)`` is called once when
+    the queue passes ``max_pending`` bytes; data frames are dropped from then on."""
+    def __new__(cls, fd: int, max_pending: int, watch: Any, too_slow: Any) -> "FrameSink": ...
+    def send(self, payload: bytes) -> None:
+        """One binary data frame."""
+    def write_frame(self, first: int, payload: bytes) -> None:
+        """One frame; ``first`` is the header's first byte (FIN, opcode)."""
+    @property
+    def pending_bytes(self) -> int: ...
+    def fileno(self) -> int: ...
+    def start_watch(self) -> bool: ...
+    def on_writable(self) -> bool: ...
+    def stop(self) -> bool: ...
+    def close(self) -> None: ...

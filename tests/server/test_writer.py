@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import fcntl
+import gc
 import os
 import socket
 import struct
 import threading
 import time
+import weakref
 from typing import Any, Callable, Iterator
 
 import pytest
 
-from docsync.server.writer import FrameWriter, binary_header, install
+from docsync.server.writer import FrameWriter, install
 
 
 def wait_for(cond: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
@@ -149,12 +151,26 @@ def check_payload(payload: bytes) -> tuple[int, int]:
     return thread, seq
 
 
-def test_binary_header_lengths() -> None:
-    assert binary_header(0) == b"\x82\x00"
-    assert binary_header(125) == b"\x82\x7d"
-    assert binary_header(126) == b"\x82\x7e\x00\x7e"
-    assert binary_header(0xFFFF) == b"\x82\x7e\xff\xff"
-    assert binary_header(0x10000) == b"\x82\x7f" + (0x10000).to_bytes(8, "big")
+def test_frame_headers_use_the_shortest_length_encoding(io_loop: LoopThread, sock_pair: tuple[socket.socket, socket.socket]) -> None:
+    a, b = sock_pair
+    w = FrameWriter(a, io_loop.loop, max_pending=1 << 30, on_too_slow=lambda n: None)
+    expected = {
+        0: b"\x82\x00",
+        125: b"\x82\x7d",
+        126: b"\x82\x7e\x00\x7e",
+        0xFFFF: b"\x82\x7e\xff\xff",
+        0x10000: b"\x82\x7f" + (0x10000).to_bytes(8, "big"),
+    }
+    b.settimeout(10)
+    for n, header in expected.items():
+        w.send(b"q" * n)
+        got = b""
+        while len(got) < len(header) + n:
+            got += b.recv(1 << 20)
+        assert got == header + b"q" * n, n
+    w.write_frame(0x89, b"hi")  # a ping: the first byte as given
+    assert b.recv(100) == b"\x89\x02hi"
+    io_loop.call(w.close)
 
 
 def test_frames_from_many_threads_arrive_whole_and_in_order(io_loop: LoopThread, sock_pair: tuple[socket.socket, socket.socket]) -> None:
@@ -168,7 +184,7 @@ def test_frames_from_many_threads_arrive_whole_and_in_order(io_loop: LoopThread,
     def writer(k: int) -> None:
         for i in range(per_thread):
             p = make_payload(k, i, sizes[(i * 3 + k) % len(sizes)])
-            w.write(binary_header(len(p)), p)
+            w.send(p)
             queued_seen.append(w.pending_bytes > 0)
 
     reader = FrameReader(b, pause=0.0005, pause_every=16)
@@ -200,12 +216,12 @@ def test_large_frame_to_slow_reader_arrives_complete(io_loop: LoopThread, tcp_pa
     client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
     w = FrameWriter(server, io_loop.loop, max_pending=64 << 20, on_too_slow=lambda n: None)
     big = os.urandom(8 << 20)
-    w.write(binary_header(len(big)), big)
+    w.send(big)
     assert w.pending_bytes > 0, "8 MiB went out at once: nothing exercised the loop's writable path"
     # frames written while the big one is queued go after it
     small = [make_payload(1, i, 100 + i) for i in range(5)]
     for p in small:
-        w.write(binary_header(len(p)), p)
+        w.send(p)
     reader = FrameReader(client, chunk=256 * 1024, pause=0.002, pause_every=4)
     first, payload = reader.frames(1)[0]
     assert first == 0x82 and len(payload) == len(big) and payload == big
@@ -214,7 +230,7 @@ def test_large_frame_to_slow_reader_arrives_complete(io_loop: LoopThread, tcp_pa
     wait_for(lambda: w.pending_bytes == 0, what="queue drained")
     # drained: the next frame goes straight to the socket again
     p = make_payload(2, 0, 50)
-    w.write(binary_header(len(p)), p)
+    w.send(p)
     assert w.pending_bytes == 0
     assert reader.frames(1)[0][1] == p
     io_loop.call(w.close)
@@ -234,7 +250,7 @@ def test_too_slow_once_then_data_dropped_but_control_frames_queued(io_loop: Loop
     sent = 0
     for i in range(200):  # the reader reads nothing yet: ~3 MiB against a few 100 KiB of buffers
         p = make_payload(0, i, 16 * 1024)
-        w.write(binary_header(len(p)), p)
+        w.send(p)
         sent += 1
     assert called.wait(10), "on_too_slow never ran"
     time.sleep(0.1)
@@ -246,13 +262,12 @@ def test_too_slow_once_then_data_dropped_but_control_frames_queued(io_loop: Loop
     # more data frames are dropped
     for i in range(200, 210):
         p = make_payload(0, i, 16 * 1024)
-        w.write(binary_header(len(p)), p)
+        w.send(p)
     assert w.pending_bytes == queued
     # a close frame still goes out, after everything queued before it
     close_payload = struct.pack("!H", 1013) + b"too slow"
-    close_header = bytes([0x88, len(close_payload)])
-    w.write(close_header, close_payload, control=True)
-    assert w.pending_bytes == queued + len(close_header) + len(close_payload)
+    w.write_frame(0x88, close_payload)
+    assert w.pending_bytes == queued + 2 + len(close_payload)
 
     reader = FrameReader(b)
     seqs = []
@@ -277,14 +292,14 @@ def test_write_after_peer_closed_does_not_raise(io_loop: LoopThread, sock_pair: 
     calls: list[int] = []
     w = FrameWriter(a, io_loop.loop, max_pending=64 << 20, on_too_slow=calls.append)
     big = b"x" * (4 << 20)
-    w.write(binary_header(len(big)), big)  # mostly queued: the peer reads nothing
+    w.send(big)  # mostly queued: the peer reads nothing
     assert w.pending_bytes > 0
     b.close()
     # the loop finds the peer gone when it tries to flush: the queue is dropped
     wait_for(lambda: w.pending_bytes == 0, what="queue dropped after the peer closed")
     for n in (10, 1000, 100_000):
-        w.write(binary_header(n), b"y" * n)
-    w.write(b"\x88\x02", b"\x03\xe8", control=True)
+        w.send(b"y" * n)
+    w.write_frame(0x88, b"\x03\xe8")
     assert w.pending_bytes == 0
     io_loop.call(w.close)
 
@@ -294,8 +309,8 @@ def test_write_directly_after_peer_closed(io_loop: LoopThread, sock_pair: tuple[
     w = FrameWriter(a, io_loop.loop, max_pending=1 << 20, on_too_slow=lambda n: None)
     b.close()
     for _ in range(3):
-        w.write(binary_header(5), b"hello")
-    w.write(b"\x88\x00", control=True)
+        w.send(b"hello")
+    w.write_frame(0x88, b"")
     assert w.pending_bytes == 0
     io_loop.call(w.close)
 
@@ -304,12 +319,12 @@ def test_close_twice_and_owner_socket_stays_usable(io_loop: LoopThread, sock_pai
     a, b = sock_pair
     b.settimeout(10)
     w = FrameWriter(a, io_loop.loop, max_pending=1 << 20, on_too_slow=lambda n: None)
-    w.write(binary_header(3), b"abc")
+    w.send(b"abc")
     assert b.recv(100) == b"\x82\x03abc"
     io_loop.call(w.close)
     io_loop.call(w.close)  # twice is fine
-    w.write(binary_header(3), b"def")  # after close: ignored, no error
-    w.write(b"\x88\x00", control=True)
+    w.send(b"def")  # after close: ignored, no error
+    w.write_frame(0x88, b"")
     assert a.fileno() != -1
     a.sendall(b"owner")
     assert b.recv(100) == b"owner"
@@ -323,7 +338,7 @@ def test_close_with_a_queue_pending_stops_writing(io_loop: LoopThread, sock_pair
     a, b = sock_pair
     w = FrameWriter(a, io_loop.loop, max_pending=64 << 20, on_too_slow=lambda n: None)
     big = b"z" * (4 << 20)
-    w.write(binary_header(len(big)), big)
+    w.send(big)
     assert w.pending_bytes > 0
     io_loop.call(w.close)
     assert w.pending_bytes == 0
@@ -350,7 +365,7 @@ def test_writer_leaves_owner_socket_blocking_mode_alone(io_loop: LoopThread, soc
     # and the writer's own sends never block, whatever the owner's mode
     t0 = time.monotonic()
     big = b"q" * (4 << 20)
-    w.write(binary_header(len(big)), big)
+    w.send(big)
     assert time.monotonic() - t0 < 2.0
     assert w.pending_bytes > 0
     # the owner's blocking recv waits for data instead of failing
@@ -375,7 +390,7 @@ def test_writer_never_waits_whatever_the_owners_timeout(
     t0 = time.monotonic()
     for i in range(4):  # the peer reads nothing: from the 1st or 2nd frame on, all is queued
         p = make_payload(0, i, 1 << 20)
-        w.write(binary_header(len(p)), p)
+        w.send(p)
     assert time.monotonic() - t0 < 2.0
     assert w.pending_bytes > 0, "a full socket must queue, not drop"
     reader = FrameReader(b)
@@ -401,3 +416,18 @@ def test_install_routes_tornado_frames_through_writer(io_loop: LoopThread, sock_
     frames = reader.frames(3)
     assert frames == [(0x89, b"ping!"), (0x82, b"data" * 40), (0x88, struct.pack("!H", 1000))]
     io_loop.call(w.close)
+
+
+def test_an_unclosed_writer_is_collected_and_its_descriptor_closed(io_loop: LoopThread, sock_pair: tuple[socket.socket, socket.socket]) -> None:
+    # The engine's sink holds the writer's callbacks, which refer back to the writer: the
+    # garbage collector must see through the sink, or every connection would leak.
+    a, b = sock_pair
+    w = FrameWriter(a, io_loop.loop, max_pending=1 << 20, on_too_slow=lambda n: None)
+    fd = w._sink.fileno()
+    assert os.fstat(fd)
+    ref = weakref.ref(w)
+    del w
+    gc.collect()
+    assert ref() is None
+    with pytest.raises(OSError):
+        os.fstat(fd)

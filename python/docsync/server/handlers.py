@@ -23,7 +23,7 @@ from docsync.server.contexts import RequestInfo
 from docsync.server.protocol import CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN, ServerConnection
 from docsync.server.relay import RELAY_HEADER, Relay, find_peer
 from docsync.server.tokens import TokenError, check_session_id, decode_token, generate_session_id, generate_token
-from docsync.server.writer import FrameWriter, binary_header, install
+from docsync.server.writer import FrameWriter, install
 
 if TYPE_CHECKING:
     from docsync.server.manager import AppSessions
@@ -274,6 +274,7 @@ class WSHandler(_Base, websocket.WebSocketHandler):
         loop = IOLoop.current().asyncio_loop  # type: ignore[attr-defined]
         self.writer = FrameWriter(stream.socket, loop, self.server.max_write_buffer, self._too_slow)
         install(ws, self.writer)
+        self.send = self.writer.send  # type: ignore[method-assign,assignment]  # (see send)
         self.server.metrics.inc("docsync_connections_opened_total", app=self.sessions.app.name)
         try:
             session_id, info = self._session_from_request()
@@ -333,10 +334,9 @@ class WSHandler(_Base, websocket.WebSocketHandler):
     # Transport
     def send(self, data: bytes) -> None:
         """Write one binary message, from any thread (see :mod:`docsync.server.writer`);
-        the kernel gathers the frame header and ``data``, so a broadcast copies nothing."""
-        writer = self.writer
-        if writer is not None:
-            writer.write(binary_header(len(data)), data)
+        the kernel gathers the frame header and ``data``, so a broadcast copies nothing.
+        Once the connection is open this is the writer's own ``send`` (bound in
+        :meth:`open`: no Python frame of ours per change); before, nothing is sent."""
 
     def _too_slow(self, pending: int) -> None:
         # a client this far behind gets a replay or a resync when it reconnects

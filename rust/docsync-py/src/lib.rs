@@ -10,6 +10,7 @@ mod document;
 pub mod errors;
 mod patch;
 mod pool;
+mod sink;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -32,5 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(patch::apply, m)?)?;
     // the server's session pool: scheduling state (threads stay in Python)
     m.add_class::<pool::PoolCore>()?;
+    // the sending side of a server WebSocket
+    m.add_class::<sink::FrameSink>()?;
     Ok(())
 }
