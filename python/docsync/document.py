@@ -610,7 +610,8 @@ class Document:
         with self._lock:
             if self._held:
                 return None
-            self._add_pending_roots()
+            if self._pending_roots:
+                self._add_pending_roots()
             if self._column_stash:
                 for mid in list(self._column_stash):
                     m = self._models.get(mid)

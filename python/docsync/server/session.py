@@ -429,6 +429,9 @@ class ServerSession:
         self._publish(patch, t0)
 
     def _publish(self, patch: Any, t0: float, exclude: Any = None, ok: tuple[Any, int] | None = None) -> int:
+        """Number ``patch``, encode it once, log it and write it to every connection that
+        does not have it (job only); ``exclude`` (the client it came from) gets ``ok``
+        instead. One function, not three: this runs on every update, with cold caches."""
         self.seq += 1
         seq = self.seq
         message = patch.to_message(seq)
@@ -436,19 +439,6 @@ class ServerSession:
         tally[_PATCHES] += 1
         tally[_ENCODE_SECONDS] += time.perf_counter() - t0
         self.log.append(seq, message, (ok[0].client_id, ok[1]) if ok is not None else None)
-        self._deliver(seq, message, exclude, ok)
-        return seq
-
-    def _snapshot(self) -> tuple[int, bytes]:
-        """Flush anything pending, then snapshot at the current number (job only)."""
-        self._flush_and_publish()
-        t0 = time.perf_counter()
-        data = self.handle.snapshot_message(self.seq)
-        self.tally.values[_ENCODE_SECONDS] += time.perf_counter() - t0
-        return self.seq, data
-
-    def _deliver(self, seq: int, message: bytes, exclude: Any, ok: tuple[Any, int] | None) -> None:
-        """Write change ``seq`` to every connection that does not have it (job only)."""
         with self._lock:
             self.delivered_seq = max(self.delivered_seq, seq)
             sent = 0
@@ -461,12 +451,20 @@ class ServerSession:
                 conn.transport.send(message)  # the same bytes to every connection
                 sent += 1
             if sent:
-                tally = self.tally.values
                 tally[_MESSAGES_OUT] += sent
                 tally[_BYTES_OUT] += sent * len(message)
             if ok is not None:
                 conn, client_seq = ok
                 conn.send(_core.encode_message("ok", seq=seq, ack=client_seq))
+        return seq
+
+    def _snapshot(self) -> tuple[int, bytes]:
+        """Flush anything pending, then snapshot at the current number (job only)."""
+        self._flush_and_publish()
+        t0 = time.perf_counter()
+        data = self.handle.snapshot_message(self.seq)
+        self.tally.values[_ENCODE_SECONDS] += time.perf_counter() - t0
+        return self.seq, data
 
     def _join(self, conn: Any, seq: int, messages: list[bytes], has: int) -> None:
         """``conn`` holds the state at change ``has``; send it ``messages`` (up to
