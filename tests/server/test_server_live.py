@@ -16,6 +16,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from docsync import _core
 from docsync.server.application import Application, FunctionApplication
+from docsync.server.session import current_session_context
 from docsync.server.tokens import decode_token, generate_session_id, generate_token
 
 from server_testlib import model_ids, prop, slow_button_app, stream_app, widgets_app
@@ -288,6 +289,39 @@ def test_callbacks_run_off_the_loop(live_server: Any) -> None:
                 done = m
         a.close()
         b.close()
+
+    run(main())
+
+
+def test_app_code_and_callbacks_see_their_own_session_context(live_server: Any) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def app(doc: Any) -> None:
+        seen.append(("app code", current_session_context().id))
+
+        def tick() -> None:
+            seen.append(("periodic", current_session_context().id))
+
+        async def later() -> None:
+            await asyncio.sleep(0.01)
+            seen.append(("async timeout", current_session_context().id))
+
+        doc.add_periodic_callback(tick, 20)
+        doc.add_timeout_callback(later, 10)
+
+    srv = live_server({"app": FunctionApplication(app)})
+
+    async def main() -> None:
+        for sid in ("ctxA", "ctxB"):
+            c = await Client.connect(srv.ws(f"/app/ws?docsync-session-id={sid}"))
+            await c.hello()
+        want = {(kind, sid) for kind in ("app code", "periodic", "async timeout") for sid in ("ctxA", "ctxB")}
+        deadline = time.monotonic() + 10
+        while not want <= set(seen):
+            assert time.monotonic() < deadline, sorted(set(seen))
+            await asyncio.sleep(0.02)
+        assert {sid for _, sid in seen} == {"ctxA", "ctxB"}  # never another session's, never None
+        assert current_session_context() is None  # outside any session
 
     run(main())
 

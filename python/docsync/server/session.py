@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager
 from tornado.ioloop import IOLoop
 
 from docsync import _core
+from docsync.document import _curdoc, set_curdoc
 from docsync.errors import DocsyncError
 from docsync.server.executor import SerialQueue, TimerHandle, run_awaitable
 from docsync.server.metrics import Metrics
@@ -57,39 +58,11 @@ __all__ = [
 
 log = logging.getLogger("docsync.server")
 
-_current = threading.local()
-
-
 def current_session_context() -> "SessionContext | None":
-    """The session context of the app code or callback running in this thread."""
-    return getattr(_current, "context", None)
-
-
-class _Entered:
-    """``with session._entered():`` around a client patch or app code (a class, not a
-    generator: it runs with cold caches). A tick's callback does the same two steps
-    inline, in :meth:`ServerSession._run_callback`."""
-
-    __slots__ = ("session", "curdoc", "prev")
-
-    def __init__(self, session: "ServerSession") -> None:
-        self.session = session
-        self.curdoc = session.handle.as_curdoc()
-
-    def __enter__(self) -> None:
-        self.prev = getattr(_current, "context", None)
-        _current.context = self.session.context
-        try:
-            self.curdoc.__enter__()
-        except BaseException:
-            _current.context = self.prev
-            raise
-
-    def __exit__(self, *exc: Any) -> None:
-        try:
-            self.curdoc.__exit__(*exc)
-        finally:
-            _current.context = self.prev
+    """The session context of the app code or callback running in this thread: its
+    session's, as ``curdoc().session_context`` (None outside a session). The server sets
+    curdoc() around all of a session's code, so this needs no state of its own."""
+    return getattr(_curdoc.get(), "session_context", None)
 
 
 def _no_changes() -> None:
@@ -230,8 +203,6 @@ class DocumentHandle:
         """``curdoc()`` is this document inside the block (a bare engine has no curdoc)."""
         if self.is_engine:
             return contextlib.nullcontext()
-        from docsync.document import set_curdoc
-
         return set_curdoc(self.doc)
 
 
@@ -368,10 +339,10 @@ class ServerSession:
         return int(self.tally.values[_BYTES_OUT])
 
     # ------------------------------------------------------------------ worker side
-    def _entered(self) -> "_Entered":
-        """This session's context for :func:`current_session_context`, and its document
-        as curdoc() (``with self._entered():``)."""
-        return _Entered(self)
+    def _entered(self) -> ContextManager[Any]:
+        """This session's document as curdoc(), and so its context as
+        :func:`current_session_context` (``with self._entered():``)."""
+        return self.handle.as_curdoc()
 
     def run_in_document(self, fn: Callable[[], Any], what: str = "app code", publish: bool = True) -> Any:
         """Run ``fn`` with curdoc() set to this session's document, then flush (and
@@ -388,10 +359,6 @@ class ServerSession:
             return None
         t0 = time.perf_counter()
         result = None
-        # this session's context for current_session_context() (_Entered's swap, inline:
-        # this runs on every tick of every session, with cold caches)
-        prev = getattr(_current, "context", None)
-        _current.context = self.context
         try:
             if sets_curdoc:  # a Document callback's run: it sets curdoc, also for its awaitable
                 result = fn()
@@ -406,7 +373,6 @@ class ServerSession:
             self.metrics.inc("docsync_callback_errors_total", app=self.app_name)
             log.exception("error in %s of session %s (app %s)", what, self.id, self.app_name or "/")
         finally:
-            _current.context = prev
             tally = self.tally.values
             tally[_CALLBACKS] += 1
             tally[_CALLBACK_SECONDS] += time.perf_counter() - t0
