@@ -21,7 +21,6 @@ sending side of one WebSocket; the frames themselves are written by the engine's
 from __future__ import annotations
 
 import functools
-import logging
 import socket
 from typing import Any, Callable
 
@@ -30,8 +29,6 @@ from tornado.concurrent import Future
 from docsync import _core
 
 __all__ = ["FrameWriter", "install"]
-
-log = logging.getLogger("docsync.server")
 
 
 class FrameWriter:

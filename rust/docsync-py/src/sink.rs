@@ -35,21 +35,26 @@ struct State {
     stopped: bool,
 }
 
+/// The most queued frames one `sendmsg` gathers (the loop's writes of a backlog).
+const MAX_PARTS: usize = 64;
+
 /// Send `parts` as one gathered write on `fd`, never blocking: the bytes the kernel took
 /// (0 when its buffer is full), or None when the peer is gone.
+/// At most `MAX_PARTS` parts (on the stack: no allocation per frame).
 fn send_parts(fd: c_int, parts: &[&[u8]]) -> Option<usize> {
-    let iov: Vec<libc::iovec> = parts
-        .iter()
-        .filter(|p| !p.is_empty())
-        .map(|p| libc::iovec { iov_base: p.as_ptr() as *mut libc::c_void, iov_len: p.len() })
-        .collect();
-    if iov.is_empty() {
+    let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; MAX_PARTS];
+    let mut count = 0;
+    for p in parts.iter().filter(|p| !p.is_empty()).take(MAX_PARTS) {
+        iov[count] = libc::iovec { iov_base: p.as_ptr() as *mut libc::c_void, iov_len: p.len() };
+        count += 1;
+    }
+    if count == 0 {
         return Some(0);
     }
     // SAFETY: a zeroed msghdr is valid; it points at `iov`, which outlives the call.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
-    msg.msg_iovlen = iov.len() as _;
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = count as _;
     loop {
         // SAFETY: `fd` is the sink's own descriptor (open until `close`); `msg` is valid.
         let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
@@ -245,7 +250,7 @@ impl FrameSink {
         let mut st = self.state();
         while !st.pending.is_empty() && !st.stopped {
             let sent = {
-                let parts: Vec<&[u8]> = st.pending.iter().take(64).enumerate().map(|(i, p)| if i == 0 { &p[st.front_sent..] } else { &p[..] }).collect();
+                let parts: Vec<&[u8]> = st.pending.iter().take(MAX_PARTS).enumerate().map(|(i, p)| if i == 0 { &p[st.front_sent..] } else { &p[..] }).collect();
                 send_parts(st.fd, &parts)
             };
             match sent {
