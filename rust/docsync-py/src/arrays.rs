@@ -332,6 +332,14 @@ struct DescrHead {
     byteorder: u8,
 }
 
+impl DescrHead {
+    /// The item size of a numeric or bool dtype of native byte order (None for any other).
+    fn native_item_size(&self) -> Option<usize> {
+        let native = matches!(self.byteorder, b'=' | b'|') || (self.byteorder == b'<' && cfg!(target_endian = "little"));
+        type_char_size(self.type_char).filter(|_| native)
+    }
+}
+
 const NPY_ARRAY_C_CONTIGUOUS: c_int = 0x0001;
 const NPY_ARRAY_WRITEABLE: c_int = 0x0400;
 
@@ -366,8 +374,7 @@ fn raw_from_fields(arr: &Bound<'_, PyAny>) -> Option<Option<RawArray>> {
             return Some(None);
         }
         let d = &*a.descr;
-        let native = matches!(d.byteorder, b'=' | b'|') || (d.byteorder == b'<' && cfg!(target_endian = "little"));
-        let Some(itemsize) = type_char_size(d.type_char).filter(|_| native) else { return Some(None) };
+        let Some(itemsize) = d.native_item_size() else { return Some(None) };
         let Some(dtype) = native_dtype(&[d.type_char], itemsize) else { return Some(None) };
         let shape: Vec<usize> = std::slice::from_raw_parts(a.dimensions, nd).iter().map(|&x| x.max(0) as usize).collect();
         if !c_contiguous(&shape, std::slice::from_raw_parts(a.strides, nd), itemsize) {
@@ -388,8 +395,7 @@ pub fn is_ready_column(obj: &Bound<'_, PyAny>) -> bool {
     }
     // SAFETY: as in raw_from_fields: an exact ndarray, whose layout numpy_layout_ok checked.
     let d = unsafe { &*(*(obj.as_ptr() as *const NdArrayHead)).descr };
-    let native = matches!(d.byteorder, b'=' | b'|') || (d.byteorder == b'<' && cfg!(target_endian = "little"));
-    native && type_char_size(d.type_char).is_some()
+    d.native_item_size().is_some()
 }
 
 static NUMPY_LAYOUT_OK: GILOnceCell<bool> = GILOnceCell::new();
